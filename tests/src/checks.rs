@@ -1,0 +1,843 @@
+//! What each lesson's server must do, as a list of checks.
+//!
+//! A check belongs to the lessons from `since` up to `until`: once a lesson
+//! teaches something, every later lesson must keep doing it, unless a later
+//! lesson changes the behaviour (lesson 04 serves files instead of the page
+//! that shows the request). Most checks send one request and expect one
+//! status code; they are the table `CHECKS`. The others are functions.
+//!
+//! Lesson 01 checks are lenient about everything except the one property
+//! each of them tests, so that a server with one mistake fails exactly the
+//! check for that mistake. From lesson 02 on, every response must be framed
+//! strictly (see `strict`).
+
+use std::net::SocketAddr;
+
+use crate::client::{self, Ending, Exchange, Response};
+
+/// One thing a server must do.
+#[derive(Debug)]
+pub struct Check {
+    /// A short kebab-case name, shown in the report.
+    pub name: &'static str,
+    /// The first lesson whose server must pass this check.
+    pub since: u8,
+    /// The last one, when a later lesson changes the behaviour.
+    pub until: Option<u8>,
+    /// Where the book explains the rule, such as `lesson02.md#the-request-line`.
+    pub section: &'static str,
+    /// The rule in one sentence.
+    pub rule: &'static str,
+    pub run: Run,
+}
+
+/// How a check is carried out.
+#[derive(Debug)]
+pub enum Run {
+    /// Send these bytes; expect this status in a strictly framed response.
+    Status(&'static [u8], u16),
+    /// Anything else.
+    Custom(fn(SocketAddr) -> Result<(), Failure>),
+}
+
+/// Why a check failed.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exchange that showed the problem, if one did (boxed, because it
+    /// is large and every check returns a `Result` with a `Failure`).
+    pub exchange: Option<Box<Exchange>>,
+    /// The problem in one sentence.
+    pub problem: String,
+    /// A section of the book that explains the problem better than the
+    /// check's own (say, a check about status codes that failed because
+    /// the response lacks `Content-Length`).
+    pub section: Option<&'static str>,
+}
+
+impl Failure {
+    fn new(exchange: &Exchange, problem: impl Into<String>) -> Failure {
+        Failure {
+            exchange: Some(Box::new(exchange.clone())),
+            problem: problem.into(),
+            section: None,
+        }
+    }
+
+    fn in_section(mut self, section: &'static str) -> Failure {
+        self.section = Some(section);
+        self
+    }
+}
+
+impl Check {
+    /// Whether grading `lesson` includes this check.
+    pub fn applies_to(&self, lesson: u8) -> bool {
+        self.since <= lesson && self.until.is_none_or(|until| lesson <= until)
+    }
+
+    /// Runs the check against the server at `address`.
+    pub fn run(&self, address: SocketAddr) -> Result<(), Failure> {
+        match self.run {
+            Run::Status(request, status) => expect_status(address, request, status).map(drop),
+            Run::Custom(check) => check(address),
+        }
+    }
+}
+
+/// The checks for `lesson`, in the order they run.
+pub fn for_lesson(lesson: u8) -> impl Iterator<Item = &'static Check> {
+    CHECKS.iter().filter(move |check| check.applies_to(lesson))
+}
+
+/// The last lesson this grader has checks for.
+pub fn last_lesson() -> u8 {
+    CHECKS.iter().map(|check| check.since).max().unwrap_or(1)
+}
+
+/// A request every lesson answers with 200 (lesson 03 requires `Host`).
+const SIMPLE: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+const LINE_ENDINGS: &str = "lesson01.md#line-endings";
+const WHOLE_HEAD: &str = "lesson01.md#reading-the-whole-head";
+const ONE_AT_A_TIME: &str = "lesson01.md#one-connection-at-a-time";
+const REQUEST_LINE: &str = "lesson02.md#the-request-line";
+const FRAMING: &str = "lesson02.md#framing-the-response";
+const BAD_REQUESTS: &str = "lesson02.md#status-codes-for-bad-requests";
+const CLOSING: &str = "lesson02.md#closing-the-connection";
+const HEADER_FIELDS: &str = "lesson03.md#header-fields";
+const HOST: &str = "lesson03.md#the-host-header";
+const ESCAPING: &str = "lesson03.md#escaping-html";
+
+const fn custom(
+    name: &'static str,
+    since: u8,
+    until: Option<u8>,
+    section: &'static str,
+    rule: &'static str,
+    check: fn(SocketAddr) -> Result<(), Failure>,
+) -> Check {
+    Check {
+        name,
+        since,
+        until,
+        section,
+        rule,
+        run: Run::Custom(check),
+    }
+}
+
+const fn status(
+    name: &'static str,
+    since: u8,
+    section: &'static str,
+    rule: &'static str,
+    request: &'static [u8],
+    status: u16,
+) -> Check {
+    Check {
+        name,
+        since,
+        until: None,
+        section,
+        rule,
+        run: Run::Status(request, status),
+    }
+}
+
+pub static CHECKS: &[Check] = &[
+    // Lesson 01: answer, with the right line endings, after reading the
+    // whole head, and survive whatever a client does.
+    custom(
+        "hallo-welt",
+        1,
+        Some(1),
+        WHOLE_HEAD,
+        "GET /irgendwas HTTP/1.0 is answered with 200 and a body that says Hallo Welt",
+        hallo_welt,
+    ),
+    custom(
+        "crlf-line-endings",
+        1,
+        None,
+        LINE_ENDINGS,
+        "every line of the response head ends with CR LF (\\r\\n), including the empty line",
+        crlf_line_endings,
+    ),
+    custom(
+        "long-request-head",
+        1,
+        None,
+        WHOLE_HEAD,
+        "a 4 KiB request head is read completely, answered, and the connection closed without a reset",
+        long_request_head,
+    ),
+    custom(
+        "request-in-pieces",
+        1,
+        None,
+        WHOLE_HEAD,
+        "a request that arrives in 20 small pieces gets one response, after its last piece",
+        request_in_pieces,
+    ),
+    custom(
+        "silent-client",
+        1,
+        None,
+        ONE_AT_A_TIME,
+        "a client that connects and leaves without sending anything does not stop the server",
+        silent_client,
+    ),
+    custom(
+        "half-head-client",
+        1,
+        None,
+        ONE_AT_A_TIME,
+        "a client that sends half a head and leaves does not stop the server",
+        half_head_client,
+    ),
+    custom(
+        "garbage-bytes",
+        1,
+        None,
+        ONE_AT_A_TIME,
+        "binary garbage (here the start of a TLS handshake) does not stop the server",
+        garbage_bytes,
+    ),
+    // Lesson 02: the request line, and strict framing of every response.
+    status(
+        "response-framing",
+        2,
+        FRAMING,
+        "a GET gets 200 with Content-Type, a correct Content-Length and Connection: close",
+        SIMPLE,
+        200,
+    ),
+    custom(
+        "page-shows-request-line",
+        2,
+        Some(3),
+        REQUEST_LINE,
+        "the page for a GET is text/html and shows its method, target and version",
+        page_shows_request_line,
+    ),
+    status(
+        "request-line-double-space",
+        2,
+        REQUEST_LINE,
+        "method, target and version are separated by exactly one space, else 400",
+        b"GET  / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        400,
+    ),
+    status(
+        "request-line-tab",
+        2,
+        REQUEST_LINE,
+        "a tab is not a separator in the request line: 400",
+        b"GET\t/ HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        400,
+    ),
+    status(
+        "request-line-missing-version",
+        2,
+        REQUEST_LINE,
+        "a request line without a version (the HTTP/0.9 form) gets 400",
+        b"GET /\r\nHost: localhost\r\n\r\n",
+        400,
+    ),
+    status(
+        "request-line-trailing-space",
+        2,
+        REQUEST_LINE,
+        "a space after the version makes the request line invalid: 400",
+        b"GET / HTTP/1.1 \r\nHost: localhost\r\n\r\n",
+        400,
+    ),
+    status(
+        "version-lowercase",
+        2,
+        REQUEST_LINE,
+        "the version name is case-sensitive: http/1.1 gets 400",
+        b"GET / http/1.1\r\nHost: localhost\r\n\r\n",
+        400,
+    ),
+    status(
+        "version-without-minor",
+        2,
+        REQUEST_LINE,
+        "a version is HTTP/ DIGIT . DIGIT: HTTP/1 gets 400",
+        b"GET / HTTP/1\r\nHost: localhost\r\n\r\n",
+        400,
+    ),
+    status(
+        "target-without-slash",
+        2,
+        REQUEST_LINE,
+        "a target starts with / (or is an absolute http:// URL), else 400",
+        b"GET foo HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        400,
+    ),
+    status(
+        "target-bad-character",
+        2,
+        REQUEST_LINE,
+        "a target holds only URL characters: < gets 400",
+        b"GET /a<b HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        400,
+    ),
+    status(
+        "method-not-a-token",
+        2,
+        REQUEST_LINE,
+        "a method is a token (letters, digits and !#$%&'*+-.^_`|~): GE(T gets 400",
+        b"GE(T / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        400,
+    ),
+    status(
+        "bare-lf-in-request",
+        2,
+        REQUEST_LINE,
+        "every line of the request head must end with CR LF; a bare LF gets 400",
+        b"GET / HTTP/1.1\nHost: localhost\r\n\r\n",
+        400,
+    ),
+    status(
+        "leading-empty-line",
+        2,
+        REQUEST_LINE,
+        "an empty line before the request line is ignored (RFC 9112, section 2.2)",
+        b"\r\nGET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        200,
+    ),
+    status(
+        "version-2-0",
+        2,
+        BAD_REQUESTS,
+        "a well-formed version other than HTTP/1.x gets 505: HTTP/2.0",
+        b"GET / HTTP/2.0\r\nHost: localhost\r\n\r\n",
+        505,
+    ),
+    status(
+        "version-0-9",
+        2,
+        BAD_REQUESTS,
+        "a well-formed version other than HTTP/1.x gets 505: HTTP/0.9",
+        b"GET / HTTP/0.9\r\nHost: localhost\r\n\r\n",
+        505,
+    ),
+    status(
+        "version-1-2",
+        2,
+        REQUEST_LINE,
+        "a newer HTTP/1 minor version is served as HTTP/1.1: HTTP/1.2 gets 200",
+        b"GET / HTTP/1.2\r\nHost: localhost\r\n\r\n",
+        200,
+    ),
+    status(
+        "method-post",
+        2,
+        BAD_REQUESTS,
+        "a method other than GET gets 501 Not Implemented: POST",
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n",
+        501,
+    ),
+    status(
+        "method-head",
+        2,
+        BAD_REQUESTS,
+        "a method other than GET gets 501 Not Implemented: HEAD",
+        b"HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        501,
+    ),
+    status(
+        "method-unknown",
+        2,
+        BAD_REQUESTS,
+        "a method other than GET gets 501 Not Implemented: BREW",
+        b"BREW / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        501,
+    ),
+    custom(
+        "long-target",
+        2,
+        None,
+        BAD_REQUESTS,
+        "a request line longer than the head limit (a 20 KiB target) gets 414, without a reset",
+        long_target,
+    ),
+    custom(
+        "large-header-section",
+        2,
+        None,
+        BAD_REQUESTS,
+        "a head larger than the limit (20 KiB of header fields) gets 431, without a reset",
+        large_header_section,
+    ),
+    status(
+        "absolute-form-target",
+        2,
+        REQUEST_LINE,
+        "an absolute-form target (http://example.com/x) is accepted: 200",
+        b"GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n",
+        200,
+    ),
+    // Lesson 03: header fields and Host.
+    custom(
+        "header-fields-listed",
+        3,
+        Some(3),
+        HEADER_FIELDS,
+        "the page lists every header field, names and values, in the order received",
+        header_fields_listed,
+    ),
+    custom(
+        "header-value-trimmed",
+        3,
+        Some(3),
+        HEADER_FIELDS,
+        "spaces and tabs around a header value are not part of it",
+        header_value_trimmed,
+    ),
+    custom(
+        "header-value-escaped",
+        3,
+        Some(3),
+        ESCAPING,
+        "a header value shown in an HTML page is HTML-escaped: <b> becomes &lt;b&gt;",
+        header_value_escaped,
+    ),
+    status(
+        "header-without-colon",
+        3,
+        HEADER_FIELDS,
+        "a header line without a colon gets 400",
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nNoColonHere\r\n\r\n",
+        400,
+    ),
+    status(
+        "header-space-before-colon",
+        3,
+        HEADER_FIELDS,
+        "whitespace between a field name and its colon gets 400 (RFC 9112, section 5.1)",
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Test : value\r\n\r\n",
+        400,
+    ),
+    status(
+        "header-obs-fold",
+        3,
+        HEADER_FIELDS,
+        "a header line that starts with whitespace (obsolete line folding) gets 400",
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Test: first\r\n  second\r\n\r\n",
+        400,
+    ),
+    status(
+        "header-bare-cr",
+        3,
+        HEADER_FIELDS,
+        "a bare CR inside a header value gets 400",
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Test: a\rb\r\n\r\n",
+        400,
+    ),
+    status(
+        "header-nul",
+        3,
+        HEADER_FIELDS,
+        "a NUL byte inside a header value gets 400",
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Test: a\x00b\r\n\r\n",
+        400,
+    ),
+    status(
+        "host-missing",
+        3,
+        HOST,
+        "an HTTP/1.1 request without a Host field gets 400",
+        b"GET / HTTP/1.1\r\nAccept: */*\r\n\r\n",
+        400,
+    ),
+    status(
+        "host-twice",
+        3,
+        HOST,
+        "a request with two Host fields gets 400",
+        b"GET / HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n",
+        400,
+    ),
+    status(
+        "host-invalid",
+        3,
+        HOST,
+        "a Host value that is not host[:port] gets 400: bad/host",
+        b"GET / HTTP/1.1\r\nHost: bad/host\r\n\r\n",
+        400,
+    ),
+    custom(
+        "http10-without-host",
+        3,
+        Some(3),
+        HOST,
+        "an HTTP/1.0 request needs no Host: 200, and the page lists its fields",
+        http10_without_host,
+    ),
+];
+
+/// Sends `request`; a failure to connect fails the check.
+fn send(address: SocketAddr, request: &[u8]) -> Result<Exchange, Failure> {
+    send_in_pieces(address, request, 1)
+}
+
+fn send_in_pieces(address: SocketAddr, request: &[u8], pieces: usize) -> Result<Exchange, Failure> {
+    client::exchange_in_pieces(address, request, pieces).map_err(|error| Failure {
+        exchange: None,
+        problem: format!("cannot connect to {address}: {error}"),
+        section: None,
+    })
+}
+
+/// Lesson 01's idea of a response: anything that starts with a status line.
+fn answered(exchange: &Exchange) -> Result<&Response, Failure> {
+    let response = &exchange.response;
+    if exchange.received.is_empty() {
+        return Err(Failure::new(
+            exchange,
+            format!("no response came back: {}", exchange.ending),
+        ));
+    }
+    if response.code.is_none() || !response.version.starts_with("HTTP/") {
+        return Err(Failure::new(
+            exchange,
+            "the response does not start with a status line such as HTTP/1.0 200 OK",
+        ));
+    }
+    Ok(response)
+}
+
+/// From lesson 02 on, every response must be framed strictly: CR LF line
+/// endings, a well-formed status line, `Content-Type`, a `Content-Length`
+/// that matches the body, `Connection: close`, a plain-text explanation
+/// for every error status, and a clean close.
+fn strict(exchange: &Exchange) -> Result<&Response, Failure> {
+    let response = answered(exchange).map_err(|failure| {
+        let nothing_came = exchange.received.is_empty();
+        failure.in_section(if nothing_came { CLOSING } else { FRAMING })
+    })?;
+    let framing = |problem: String| Err(Failure::new(exchange, problem).in_section(FRAMING));
+    let shape_ok = matches!(
+        response.version.as_bytes(),
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', minor] if minor.is_ascii_digit()
+    ) && !response.reason.is_empty();
+    if !shape_ok {
+        return framing(format!(
+            "the status line {:?} is not of the form HTTP/1.1 200 OK",
+            response.status_line
+        ));
+    }
+    if !response.crlf_only {
+        return framing("a line of the response head ends with a bare LF instead of CR LF".into());
+    }
+    if !response.head_complete {
+        return framing("the response head does not end with an empty line".into());
+    }
+    if let Some(line) = &response.malformed_line {
+        return framing(format!(
+            "the header line {line:?} is not of the form Name: value"
+        ));
+    }
+    let Some(content_type) = response.field("Content-Type") else {
+        return framing("the response has no Content-Type field".into());
+    };
+    match response.length_matches {
+        None => return framing("the response has no Content-Length field".into()),
+        Some(false) => {
+            return framing(format!(
+                "Content-Length says {} but the body has {} bytes",
+                response.field("Content-Length").unwrap_or_default(),
+                response.body.len()
+            ));
+        }
+        Some(true) => {}
+    }
+    if !response
+        .field("Connection")
+        .is_some_and(|value| value.eq_ignore_ascii_case("close"))
+    {
+        return framing("the response lacks Connection: close".into());
+    }
+    if response.code.is_some_and(|code| code >= 400) {
+        if !content_type.starts_with("text/plain") {
+            return framing(format!(
+                "an error response should explain itself in text/plain, not {content_type}"
+            ));
+        }
+        if response.body.is_empty() {
+            return framing("an error response should have a body that says what was wrong".into());
+        }
+    }
+    if exchange.ending != Ending::Closed {
+        return Err(Failure::new(
+            exchange,
+            format!(
+                "after the response, {} instead of closing it normally",
+                exchange.ending
+            ),
+        )
+        .in_section(CLOSING));
+    }
+    Ok(response)
+}
+
+/// Sends `request` and expects a strictly framed response with `status`.
+fn expect_status(address: SocketAddr, request: &[u8], status: u16) -> Result<Exchange, Failure> {
+    let exchange = send(address, request)?;
+    let code = strict(&exchange)?.code;
+    if code != Some(status) {
+        return Err(Failure::new(
+            &exchange,
+            format!(
+                "expected status {status}, got {}",
+                code.map_or("none".to_owned(), |code| code.to_string())
+            ),
+        ));
+    }
+    Ok(exchange)
+}
+
+/// Expects a 200 page of type `text/html` for `request`.
+fn expect_page(address: SocketAddr, request: &[u8]) -> Result<Exchange, Failure> {
+    let exchange = expect_status(address, request, 200)?;
+    let content_type = exchange.response.field("Content-Type").unwrap_or_default();
+    if !content_type.starts_with("text/html") {
+        return Err(Failure::new(
+            &exchange,
+            format!("the page should be text/html, not {content_type}"),
+        ));
+    }
+    Ok(exchange)
+}
+
+/// Fails unless the body contains every one of `texts`, in this order.
+fn expect_in_order(exchange: &Exchange, texts: &[&str]) -> Result<(), Failure> {
+    let body = exchange.response.body_text();
+    let mut from = 0;
+    for text in texts {
+        match body.get(from..).and_then(|rest| rest.find(text)) {
+            Some(found) => from += found + text.len(),
+            None if body.contains(text) => {
+                return Err(Failure::new(
+                    exchange,
+                    format!("the page shows {text:?}, but not in the order the request had it"),
+                ));
+            }
+            None => {
+                return Err(Failure::new(
+                    exchange,
+                    format!("the page does not show {text:?}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fails unless the server still answers a simple request, after
+/// `what_happened` to a previous connection.
+fn still_answers(address: SocketAddr, what_happened: &str) -> Result<(), Failure> {
+    let exchange = send(address, SIMPLE)?;
+    answered(&exchange).map_err(|failure| Failure {
+        problem: format!(
+            "after {what_happened}, the server no longer answers: {}",
+            failure.problem
+        ),
+        ..failure
+    })?;
+    Ok(())
+}
+
+fn hallo_welt(address: SocketAddr) -> Result<(), Failure> {
+    let exchange = send(address, b"GET /irgendwas HTTP/1.0\r\n\r\n")?;
+    let response = answered(&exchange)?;
+    if response.code != Some(200) {
+        return Err(Failure::new(&exchange, "expected status 200"));
+    }
+    if !response.body_text().contains("Hallo Welt") {
+        return Err(Failure::new(&exchange, "the body does not say Hallo Welt"));
+    }
+    Ok(())
+}
+
+fn crlf_line_endings(address: SocketAddr) -> Result<(), Failure> {
+    let exchange = send(address, SIMPLE)?;
+    let response = answered(&exchange)?;
+    if !response.crlf_only {
+        return Err(Failure::new(
+            &exchange,
+            "a line of the response head ends with a bare LF (\\n) instead of CR LF (\\r\\n)",
+        ));
+    }
+    if !response.head_complete {
+        return Err(Failure::new(
+            &exchange,
+            "the response head does not end with an empty line (\\r\\n\\r\\n)",
+        ));
+    }
+    Ok(())
+}
+
+fn long_request_head(address: SocketAddr) -> Result<(), Failure> {
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: localhost\r\nX-Long: {}\r\n\r\n",
+        "a".repeat(4096)
+    );
+    let exchange = send(address, request.as_bytes())?;
+    answered(&exchange)?;
+    if exchange.ending != Ending::Closed {
+        return Err(Failure::new(
+            &exchange,
+            format!(
+                "{}: the server closed while request bytes were still unread, so it did not read the whole head",
+                exchange.ending
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn request_in_pieces(address: SocketAddr) -> Result<(), Failure> {
+    let exchange = send_in_pieces(address, SIMPLE, 20)?;
+    if exchange.answered_early {
+        return Err(Failure::new(
+            &exchange,
+            "the server answered (or closed) before the request was complete: it must read up to the empty line, however the bytes arrive",
+        ));
+    }
+    let response = answered(&exchange)?;
+    let count = response.status_line_count();
+    if count != 1 {
+        return Err(Failure::new(
+            &exchange,
+            format!("expected one response, got {count} status lines"),
+        ));
+    }
+    Ok(())
+}
+
+fn silent_client(address: SocketAddr) -> Result<(), Failure> {
+    drop(client::connect(address));
+    still_answers(
+        address,
+        "a client connected and left without sending anything",
+    )
+}
+
+fn half_head_client(address: SocketAddr) -> Result<(), Failure> {
+    if let Ok(mut stream) = client::connect(address) {
+        let _ = std::io::Write::write_all(&mut stream, b"GET / HTTP/1.1\r\nHost: loc");
+    }
+    still_answers(address, "a client sent half a head and left")
+}
+
+fn garbage_bytes(address: SocketAddr) -> Result<(), Failure> {
+    // The first bytes a browser sends when it speaks HTTPS to an HTTP port.
+    let garbage = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\x00\xff\xfe\x80\r\n\r\n";
+    let _ = send(address, garbage);
+    still_answers(address, "a client sent binary garbage")
+}
+
+fn page_shows_request_line(address: SocketAddr) -> Result<(), Failure> {
+    let exchange = expect_page(address, b"GET /some/path?x=1 HTTP/1.0\r\n\r\n")?;
+    expect_in_order(&exchange, &["GET", "/some/path?x=1", "HTTP/1.0"])
+}
+
+fn long_target(address: SocketAddr) -> Result<(), Failure> {
+    let request = format!(
+        "GET /{} HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        "a".repeat(20 * 1024)
+    );
+    expect_status(address, request.as_bytes(), 414).map(drop)
+}
+
+fn large_header_section(address: SocketAddr) -> Result<(), Failure> {
+    let fields: String = (0..20)
+        .map(|index| format!("X-Filler-{index}: {}\r\n", "b".repeat(1024)))
+        .collect();
+    let request = format!("GET / HTTP/1.1\r\nHost: localhost\r\n{fields}\r\n");
+    expect_status(address, request.as_bytes(), 431).map(drop)
+}
+
+fn header_fields_listed(address: SocketAddr) -> Result<(), Failure> {
+    let exchange = expect_page(
+        address,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Grader-Probe: hello-123\r\nAccept: */*\r\n\r\n",
+    )?;
+    expect_in_order(
+        &exchange,
+        &[
+            "Host",
+            "localhost",
+            "X-Grader-Probe",
+            "hello-123",
+            "Accept",
+            "*/*",
+        ],
+    )
+}
+
+fn header_value_trimmed(address: SocketAddr) -> Result<(), Failure> {
+    let exchange = expect_page(
+        address,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Padded: \t  padded value \t \r\n\r\n",
+    )?;
+    expect_in_order(&exchange, &["X-Padded", "padded value"])?;
+    let body = exchange.response.body_text();
+    let untrimmed = body.match_indices("padded value").any(|(start, text)| {
+        let before = body.get(..start).and_then(|text| text.chars().next_back());
+        let after = body
+            .get(start + text.len()..)
+            .and_then(|text| text.chars().next());
+        [before, after].contains(&Some(' ')) || [before, after].contains(&Some('\t'))
+    });
+    if untrimmed {
+        return Err(Failure::new(
+            &exchange,
+            "the page shows the value with the spaces or tabs around it",
+        ));
+    }
+    Ok(())
+}
+
+fn header_value_escaped(address: SocketAddr) -> Result<(), Failure> {
+    let exchange = expect_page(
+        address,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Markup: <b>bold</b>\r\n\r\n",
+    )?;
+    if exchange.response.body_text().contains("<b>bold") {
+        return Err(Failure::new(
+            &exchange,
+            "the value <b>bold</b> appears unescaped: the browser would run it as markup",
+        ));
+    }
+    expect_in_order(&exchange, &["X-Markup", "&lt;b&gt;bold&lt;/b&gt;"])
+}
+
+fn http10_without_host(address: SocketAddr) -> Result<(), Failure> {
+    let exchange = expect_page(
+        address,
+        b"GET / HTTP/1.0\r\nX-Grader-Probe: hello-10\r\n\r\n",
+    )?;
+    expect_in_order(&exchange, &["X-Grader-Probe", "hello-10"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_kebab_case() {
+        let mut names: Vec<&str> = CHECKS.iter().map(|check| check.name).collect();
+        assert!(names.iter().all(|name| {
+            name.bytes()
+                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+        }));
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), CHECKS.len());
+    }
+}

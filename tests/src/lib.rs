@@ -1,0 +1,11 @@
+//! The grader: checks over TCP that a server behaves as a lesson teaches.
+//!
+//! It never looks at a server's code, only at the bytes it sends back, so it
+//! grades a server written in any language. `client` sends requests and
+//! parses responses, `checks` holds what each lesson must do, `report`
+//! prints the results, and `server` starts and stops the server to grade.
+
+pub mod checks;
+pub mod client;
+pub mod report;
+pub mod server;

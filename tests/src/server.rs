@@ -1,0 +1,315 @@
+//! Starting the server to grade, learning its address, and stopping it.
+//!
+//! A server is a separate program: a reference lesson binary, the `original`
+//! example, or any command a student gives. It announces itself with the
+//! line `Listening on http://IP:PORT/` on stdout. We read that line, keep
+//! reading its output in threads (a server whose output pipe is full and
+//! unread would block), and kill it when the `Server` value is dropped.
+
+use std::collections::HashSet;
+use std::io::{self, BufRead, BufReader, Read};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// How long a server may take from being started to accepting connections.
+const START_DEADLINE: Duration = Duration::from_secs(10);
+
+/// How much of a server's output we keep, to explain why it did not start.
+const MAX_KEPT_OUTPUT: usize = 16 * 1024;
+
+/// The folder of the Cargo workspace, fixed when the grader is compiled.
+const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// A running server; dropping it stops the server.
+#[derive(Debug)]
+pub struct Server {
+    /// `None` for a server that was already running (`--addr`).
+    child: Option<Child>,
+    /// Whether the child leads a process group of its own, so that stopping
+    /// it also stops what it started (`sh -c "cargo run ..."`).
+    own_process_group: bool,
+    address: SocketAddr,
+    output: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Builds the reference binary of a lesson (`cargo build -p lessonNN`)
+    /// and starts it on a free port.
+    pub fn start_lesson(lesson: u8) -> io::Result<Server> {
+        let program = built_lesson(lesson)?;
+        let mut command = Command::new(program);
+        command.args(["--port", "0"]);
+        Server::start(command, false, None)
+    }
+
+    /// Builds the `original` example (the course's first server, mistakes
+    /// included) and starts it with `--mistake line-endings`, `single-read`
+    /// or `both` on a free port.
+    pub fn start_example_original(mistake: &str) -> io::Result<Server> {
+        let program = built_example("original")?;
+        let mut command = Command::new(program);
+        command.args(["--port", "0", "--mistake", mistake]);
+        Server::start(command, false, None)
+    }
+
+    /// Starts a shell command such as `python3 server.py --port {port}`,
+    /// with `{port}` replaced by a free port. The server counts as started
+    /// when it prints the `Listening on` line or accepts connections there.
+    pub fn start_command(command_line: &str) -> io::Result<Server> {
+        let port = free_port()?;
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(command_line.replace("{port}", &port.to_string()));
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        Server::start(command, cfg!(unix), Some(port))
+    }
+
+    /// A server that somebody else started and stops. Fails when nothing
+    /// accepts connections at `address`.
+    pub fn running_at(address: SocketAddr) -> io::Result<Server> {
+        TcpStream::connect_timeout(&address, START_DEADLINE).map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("cannot connect to {address}: {error}"),
+            )
+        })?;
+        Ok(Server {
+            child: None,
+            own_process_group: false,
+            address,
+            output: Arc::default(),
+        })
+    }
+
+    /// Where the server accepts connections.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// What the server printed so far (stdout and stderr, the first 16 KiB).
+    pub fn output(&self) -> String {
+        self.output
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn start(
+        mut command: Command,
+        own_process_group: bool,
+        probe_port: Option<u16>,
+    ) -> io::Result<Server> {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("cannot start {:?}: {error}", command.get_program()),
+            )
+        })?;
+        let (announced, announcement) = mpsc::channel();
+        let output: Arc<Mutex<String>> = Arc::default();
+        let mut readers = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            readers.push(drain(stdout, Arc::clone(&output), Some(announced)));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            readers.push(drain(stderr, Arc::clone(&output), None));
+        }
+        // From here on, returning early drops `server`, which kills the child.
+        let mut server = Server {
+            child: Some(child),
+            own_process_group,
+            address: SocketAddr::from((Ipv4Addr::LOCALHOST, probe_port.unwrap_or(0))),
+            output,
+        };
+
+        let deadline = Instant::now() + START_DEADLINE;
+        while Instant::now() < deadline {
+            match announcement.recv_timeout(Duration::from_millis(50)) {
+                Ok(address) => {
+                    server.address = address;
+                    return Ok(server);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                // The server closed its stdout: wait for a connection then.
+                Err(RecvTimeoutError::Disconnected) => thread::sleep(Duration::from_millis(50)),
+            }
+            if probe_port.is_some() && TcpStream::connect(server.address).is_ok() {
+                return Ok(server);
+            }
+            if let Some(status) = server
+                .child
+                .as_mut()
+                .and_then(|child| child.try_wait().ok()?)
+            {
+                // Give the readers a moment to collect the last words.
+                let waited = Instant::now();
+                while !readers.iter().all(JoinHandle::is_finished)
+                    && waited.elapsed() < Duration::from_secs(1)
+                {
+                    thread::sleep(Duration::from_millis(10));
+                }
+                return Err(server.start_error(&format!("the server exited ({status})")));
+            }
+        }
+        Err(server.start_error(&format!(
+            "the server did not start listening within {} s",
+            START_DEADLINE.as_secs()
+        )))
+    }
+
+    fn start_error(&self, what: &str) -> io::Error {
+        let output = self.output();
+        let printed = if output.trim().is_empty() {
+            " and printed nothing".to_owned()
+        } else {
+            format!("; it printed:\n{}", output.trim_end())
+        };
+        io::Error::other(format!("{what}{printed}"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let Some(child) = self.child.as_mut() else {
+            return;
+        };
+        if self.own_process_group {
+            // The negative id names the whole process group.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// Reads a server's output line by line until it ends, keeps the start of
+/// it, and sends the address of the first `Listening on` line to
+/// `announced`.
+fn drain(
+    stream: impl Read + Send + 'static,
+    kept: Arc<Mutex<String>>,
+    mut announced: Option<Sender<SocketAddr>>,
+) -> JoinHandle<()> {
+    thread::spawn(move || {
+        let mut reader = BufReader::new(stream);
+        let mut line = Vec::new();
+        while reader
+            .read_until(b'\n', &mut line)
+            .is_ok_and(|read| read > 0)
+        {
+            let text = String::from_utf8_lossy(&line);
+            if let Some(address) = listening_address(&text)
+                && let Some(sender) = announced.take()
+            {
+                let _ = sender.send(address);
+            }
+            let mut kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
+            if kept.len() < MAX_KEPT_OUTPUT {
+                kept.push_str(&text);
+            }
+            line.clear();
+        }
+    })
+}
+
+/// Reads `Listening on http://IP:PORT/`. A server listening on every
+/// interface (0.0.0.0 or ::) is reached through the loopback address.
+pub fn listening_address(line: &str) -> Option<SocketAddr> {
+    let address = line
+        .trim()
+        .strip_prefix("Listening on http://")?
+        .strip_suffix('/')?;
+    let mut address: SocketAddr = address.parse().ok()?;
+    if address.ip().is_unspecified() {
+        address.set_ip(if address.is_ipv4() {
+            Ipv4Addr::LOCALHOST.into()
+        } else {
+            Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    Some(address)
+}
+
+/// Asks the operating system for a port nobody uses right now.
+fn free_port() -> io::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
+}
+
+/// Builds a lesson's binary and returns its path.
+pub fn built_lesson(lesson: u8) -> io::Result<PathBuf> {
+    let package = format!("lesson{lesson:02}");
+    cargo_build(&["-p", &package])?;
+    Ok(profile_dir()?.join(format!("{package}{}", std::env::consts::EXE_SUFFIX)))
+}
+
+/// Builds one of the grader's examples and returns its path.
+pub fn built_example(name: &str) -> io::Result<PathBuf> {
+    cargo_build(&["-p", "grader", "--example", name])?;
+    Ok(profile_dir()?
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX)))
+}
+
+/// Runs `cargo build` once per process for each set of arguments. The lock
+/// makes callers in other threads wait until the build they need is done.
+fn cargo_build(arguments: &[&str]) -> io::Result<()> {
+    static BUILT: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    let key = arguments.join(" ");
+    if built.as_ref().is_some_and(|done| done.contains(&key)) {
+        return Ok(());
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.args(["build", "-q"]).args(arguments);
+    if profile_dir()?
+        .file_name()
+        .is_some_and(|name| name == "release")
+    {
+        command.arg("--release");
+    }
+    let status = command
+        .current_dir(Path::new(WORKSPACE))
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        return Err(io::Error::other(format!(
+            "`cargo build {key}` failed ({status})"
+        )));
+    }
+    built.get_or_insert_default().insert(key);
+    Ok(())
+}
+
+/// The folder with the binaries of the profile the grader was built with,
+/// such as `target/debug`: the grader's own folder, or its parent when the
+/// grader is a test (`target/debug/deps`) or an example.
+fn profile_dir() -> io::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .ok_or_else(|| io::Error::other("the grader's program has no folder"))?;
+    let is_nested = dir
+        .file_name()
+        .is_some_and(|name| name == "deps" || name == "examples");
+    match (is_nested, dir.parent()) {
+        (true, Some(parent)) => Ok(parent.to_path_buf()),
+        _ => Ok(dir.to_path_buf()),
+    }
+}
