@@ -1,0 +1,302 @@
+//! Lesson 06: POST, receiving data.
+//!
+//! Until now, data only flowed from the server to the client. With POST the
+//! client sends data too, as a body after the head, like the form fields or
+//! file uploads the original tutorial mentions. The new idea is reading that
+//! body: `Content-Length` says how many bytes follow, and we read exactly
+//! that many, however they arrive (`body.rs`).
+//!
+//! Two small applications use it. A guestbook (`guestbook.rs`): a form whose
+//! entries are stored in the data folder and shown to every visitor. And
+//! uploads (`uploads.rs`): `POST /uploads/NAME` stores the body as a file,
+//! which `GET /uploads/NAME` serves back. The sample site has a page for
+//! each: /guestbook and /upload.html.
+//!
+//! What this lesson leaves out on purpose:
+//! - `Transfer-Encoding: chunked` bodies are refused with 501.
+//! - Forms sent as `multipart/form-data` (the browser's own file upload
+//!   forms) are not understood; the upload page sends the file with a
+//!   script instead.
+//! - The connection still closes after every response (lesson 07 keeps it
+//!   open), and one connection is served at a time (lesson 08).
+
+mod body;
+mod error;
+mod files;
+mod guestbook;
+mod request;
+mod response;
+mod uploads;
+
+use std::fs;
+use std::io::{self, BufReader, Read};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+
+use crate::error::HttpError;
+use crate::request::Request;
+use crate::response::Response;
+
+/// How long we wait for the next piece of a request before we give up on
+/// the client. Without a limit, one client that connects and never sends
+/// anything would block this one-at-a-time server for everybody else.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long we wait for a client to accept the bytes of our response.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long, and for how many bytes, we keep reading after our response
+/// before we close the connection (see `close_connection`).
+const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+const LINGER_MAX_BYTES: u64 = 1024 * 1024;
+
+/// Lesson 06: serves files, and receives data with POST.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    server: shared::ServerOptions,
+
+    /// The document root: the folder whose files are served. Nothing outside
+    /// it is ever sent. The default is the course's sample site.
+    #[arg(long, default_value = shared::SAMPLE_SITE)]
+    root: PathBuf,
+
+    /// The folder where the guestbook and uploaded files are kept. It is
+    /// created if it does not exist.
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+
+    /// The largest upload we accept, in bytes. Larger ones get 413.
+    #[arg(long, default_value_t = 10 * 1024 * 1024)]
+    max_body: u64,
+}
+
+/// What every connection needs to know, gathered in one place.
+struct Config {
+    /// The folder of static files, canonical (see `files.rs`).
+    document_root: PathBuf,
+    /// The folder for the guestbook and uploads, canonical too.
+    data_folder: PathBuf,
+    max_body_bytes: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+
+    // The canonical path is absolute and free of symbolic links and `..`,
+    // which `files.rs` needs to check that a file lies inside the root.
+    let document_root = match cli.root.canonicalize() {
+        Ok(path) if path.is_dir() => path,
+        Ok(_) => {
+            eprintln!("error: --root {} is not a folder", cli.root.display());
+            return ExitCode::FAILURE;
+        }
+        Err(error) => {
+            eprintln!("error: cannot use --root {}: {error}", cli.root.display());
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let data_folder = match prepare_data_folder(&cli.data) {
+        Ok(path) => path,
+        Err(error) => {
+            eprintln!("error: cannot use --data {}: {error}", cli.data.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = Config {
+        document_root,
+        data_folder,
+        max_body_bytes: cli.max_body,
+    };
+
+    // Binding claims the port; from now on the operating system queues
+    // incoming connections for us until we accept them.
+    let address = cli.server.address();
+    let listener = match TcpListener::bind(&address) {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("{}", shared::explain_bind_error(&address, &error));
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(local_address) => shared::announce_listening(local_address),
+        Err(error) => {
+            eprintln!("error: cannot tell which address we listen on: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
+
+    // The accept loop: take one connection, answer it, close it, repeat.
+    // A problem with one connection is reported and then forgotten; it must
+    // never stop the server.
+    for connection in listener.incoming() {
+        let stream = match connection {
+            Ok(stream) => stream,
+            Err(error) => {
+                eprintln!("could not accept a connection: {error}");
+                continue;
+            }
+        };
+        if let Err(error) = handle_connection(stream, &config) {
+            eprintln!("connection ended early: {error}");
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Reads one request from the connection and answers it.
+fn handle_connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
+    let started = Instant::now();
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+
+    // `BufReader` collects the bytes as they arrive, however the network
+    // splits them, and lets `request.rs` read them line by line.
+    let mut reader = BufReader::new(&stream);
+    let (response, method, target) = match request::read_request(&mut reader) {
+        Ok(Some(request)) => (
+            respond(&request, &mut reader, &stream, config),
+            request.method,
+            request.target,
+        ),
+        // The client closed the connection without sending a request, or the
+        // connection broke: there is nobody left to answer.
+        Ok(None) => return Ok(()),
+        Err(HttpError::Io(error)) => return Err(error),
+        Err(error) => (Response::error(&error), "-".to_owned(), "-".to_owned()),
+    };
+
+    // A HEAD request gets the same head as GET, without the body. That
+    // holds for errors too.
+    let include_body = method != "HEAD";
+    let status = response.status;
+    let bytes_sent = response.write_to(&mut stream, include_body)?;
+    shared::log_request(&shared::RequestLog {
+        method: &method,
+        target: &target,
+        status: status.code(),
+        bytes_sent,
+        duration: started.elapsed(),
+    });
+    close_connection(&stream)
+}
+
+/// Decides what to answer to a well-formed request. Its body, if it has
+/// one, is still unread in `reader`.
+fn respond(
+    request: &Request,
+    reader: &mut BufReader<&TcpStream>,
+    stream: &TcpStream,
+    config: &Config,
+) -> Response {
+    match answer(request, reader, stream, config) {
+        Ok(response) => response,
+        Err(error) => Response::error(&error),
+    }
+}
+
+/// What a request's path names.
+enum Route {
+    /// `/guestbook`: the guestbook page and its form.
+    Guestbook,
+    /// `/uploads/NAME`: an uploaded file.
+    Upload(String),
+    /// Anything else: a file in the document root.
+    StaticFile,
+}
+
+impl Route {
+    /// The methods this kind of path allows, for the `Allow` field of 405.
+    fn allowed_methods(&self) -> &'static str {
+        match self {
+            Route::Guestbook | Route::Upload(_) => "GET, HEAD, POST",
+            Route::StaticFile => "GET, HEAD",
+        }
+    }
+}
+
+fn answer(
+    request: &Request,
+    reader: &mut BufReader<&TcpStream>,
+    stream: &TcpStream,
+    config: &Config,
+) -> Result<Response, HttpError> {
+    // A request whose body we cannot frame is refused whatever its method.
+    body::body_length(request)?;
+
+    let route = route(&request.target)?;
+    match (route, request.method.as_str()) {
+        (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder),
+        (Route::Guestbook, "POST") => {
+            guestbook::add_entry(&config.data_folder, request, reader, stream)
+        }
+        // Uploads live in the data folder under `uploads/`, so the path of
+        // `/uploads/NAME` can be served from there with the same safe code.
+        (Route::Upload(_), "GET" | "HEAD") => files::serve_file(&config.data_folder, request),
+        (Route::Upload(name), "POST") => uploads::store(
+            &config.data_folder,
+            &name,
+            request,
+            reader,
+            stream,
+            config.max_body_bytes,
+        ),
+        (Route::StaticFile, "GET" | "HEAD") => files::serve_file(&config.document_root, request),
+        (route, _) => Err(HttpError::MethodNotAllowed {
+            method: request.method.clone(),
+            allowed: route.allowed_methods(),
+        }),
+    }
+}
+
+/// Works out what the target's path names. The path is decoded and checked
+/// by the same code that serves files.
+fn route(target: &str) -> Result<Route, HttpError> {
+    let segments = files::path_segments(target)?;
+    match segments.as_slice() {
+        [page] if page == "guestbook" => Ok(Route::Guestbook),
+        [folder, rest @ ..] if folder == uploads::UPLOADS_FOLDER => {
+            let name = rest.join("/");
+            if !uploads::is_valid_name(&name) {
+                return Err(HttpError::BadRequest(
+                    "an upload name has 1 to 100 letters, digits, '.', '_' or '-', and no dot at the start",
+                ));
+            }
+            Ok(Route::Upload(name))
+        }
+        _ => Ok(Route::StaticFile),
+    }
+}
+
+/// Creates the data folder if needed and returns its canonical path.
+fn prepare_data_folder(data_folder: &Path) -> io::Result<PathBuf> {
+    fs::create_dir_all(data_folder)?;
+    uploads::prepare_folder(data_folder)?;
+    data_folder.canonicalize()
+}
+
+/// Closes the connection in two steps, so that the client reliably gets the
+/// whole response.
+///
+/// If we simply closed while some of the client's bytes were still unread
+/// (say the rest of a head that was too large), the operating system would
+/// answer them with a reset, and a reset can destroy our response before the
+/// client has read it. So we first shut down our sending side, which tells
+/// the client that the response is complete, then read and throw away what
+/// the client still sends until it closes too (or a short time has passed),
+/// and only then close. RFC 9112, section 9.6 describes this.
+fn close_connection(stream: &TcpStream) -> io::Result<()> {
+    stream.shutdown(Shutdown::Write)?;
+    stream.set_read_timeout(Some(LINGER_TIMEOUT))?;
+    // Errors here (a timeout, a reset) only mean the client is gone, which is
+    // exactly what we are waiting for, so they are not reported.
+    let _ = io::copy(&mut stream.take(LINGER_MAX_BYTES), &mut io::sink());
+    Ok(())
+}
