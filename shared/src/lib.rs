@@ -46,6 +46,18 @@ impl ServerOptions {
     }
 }
 
+/// Parses a number of seconds such as `5` or `0.5`, for options like
+/// `--idle-timeout`.
+pub fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|duration| !duration.is_zero())
+        .ok_or_else(|| format!("{text:?} is not a positive number of seconds"))
+}
+
 /// Prints the first line a lesson writes: `Listening on http://IP:PORT/`.
 ///
 /// The grader and the tests read this line to learn the real port when the
@@ -143,6 +155,14 @@ mod tests {
     #[test]
     fn control_characters_are_escaped() {
         assert_eq!(printable("/a\u{1b}[31mb\r\n"), "/a\\u{1b}[31mb\\r\\n");
+    }
+
+    #[test]
+    fn seconds_must_be_positive() {
+        assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
+        assert!(parse_seconds("0").is_err());
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("soon").is_err());
     }
 
     #[test]

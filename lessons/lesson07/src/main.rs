@@ -1,0 +1,232 @@
+//! Lesson 07: Keep-alive.
+//!
+//! Until now the server closed the connection after every response, and the
+//! client had to open a new one for the next request: a new TCP handshake
+//! for the page, its style sheet and every picture. HTTP/1.1 keeps the
+//! connection open by default, so that one connection carries many
+//! requests. This lesson does that, in a new file, `connection.rs`: a loop
+//! that reads a request, answers it, and reads the next, until the client
+//! says `Connection: close`, stays quiet longer than `--idle-timeout`, or
+//! sends something after which we cannot tell where its next request starts.
+//!
+//! What this lesson leaves out on purpose:
+//! - It still serves one connection at a time. With keep-alive that hurts
+//!   more: while one client keeps its connection open, the next one waits up
+//!   to the idle timeout. Lesson 08 serves many connections at once.
+
+mod body;
+mod connection;
+mod error;
+mod files;
+mod guestbook;
+mod request;
+mod response;
+mod uploads;
+
+use std::fs;
+use std::io::{self, BufRead};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::error::HttpError;
+use crate::request::Request;
+use crate::response::Response;
+
+/// Lesson 07: keeps connections open for many requests.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    server: shared::ServerOptions,
+
+    /// The document root: the folder whose files are served. Nothing outside
+    /// it is ever sent. The default is the course's sample site.
+    #[arg(long, default_value = shared::SAMPLE_SITE)]
+    root: PathBuf,
+
+    /// The folder where the guestbook and uploaded files are kept. It is
+    /// created if it does not exist.
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+
+    /// The largest upload we accept, in bytes. Larger ones get 413.
+    #[arg(long, default_value_t = 10 * 1024 * 1024)]
+    max_body: u64,
+
+    /// How many seconds an open connection may wait for its next request
+    /// before we close it.
+    #[arg(long, default_value = "5", value_parser = shared::parse_seconds)]
+    idle_timeout: Duration,
+}
+
+/// What every connection needs to know, gathered in one place.
+pub struct Config {
+    /// The folder of static files, canonical (see `files.rs`).
+    document_root: PathBuf,
+    /// The folder for the guestbook and uploads, canonical too.
+    data_folder: PathBuf,
+    max_body_bytes: u64,
+    idle_timeout: Duration,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+
+    // The canonical path is absolute and free of symbolic links and `..`,
+    // which `files.rs` needs to check that a file lies inside the root.
+    let document_root = match cli.root.canonicalize() {
+        Ok(path) if path.is_dir() => path,
+        Ok(_) => {
+            eprintln!("error: --root {} is not a folder", cli.root.display());
+            return ExitCode::FAILURE;
+        }
+        Err(error) => {
+            eprintln!("error: cannot use --root {}: {error}", cli.root.display());
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let data_folder = match prepare_data_folder(&cli.data) {
+        Ok(path) => path,
+        Err(error) => {
+            eprintln!("error: cannot use --data {}: {error}", cli.data.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = Config {
+        document_root,
+        data_folder,
+        max_body_bytes: cli.max_body,
+        idle_timeout: cli.idle_timeout,
+    };
+
+    // Binding claims the port; from now on the operating system queues
+    // incoming connections for us until we accept them.
+    let address = cli.server.address();
+    let listener = match TcpListener::bind(&address) {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("{}", shared::explain_bind_error(&address, &error));
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(local_address) => shared::announce_listening(local_address),
+        Err(error) => {
+            eprintln!("error: cannot tell which address we listen on: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
+
+    // The accept loop: take one connection, serve it, close it, repeat.
+    // A problem with one connection is reported and then forgotten; it must
+    // never stop the server.
+    for connection in listener.incoming() {
+        let stream = match connection {
+            Ok(stream) => stream,
+            Err(error) => {
+                eprintln!("could not accept a connection: {error}");
+                continue;
+            }
+        };
+        if let Err(error) = connection::handle_connection(stream, &config) {
+            eprintln!("connection ended early: {error}");
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Decides what to answer to a well-formed request. Its body, if it has
+/// one, is still unread in `body`.
+pub fn respond(
+    request: &Request,
+    body: &mut impl BufRead,
+    stream: &TcpStream,
+    config: &Config,
+) -> Response {
+    match answer(request, body, stream, config) {
+        Ok(response) => response,
+        Err(error) => Response::error(&error),
+    }
+}
+
+/// What a request's path names.
+enum Route {
+    /// `/guestbook`: the guestbook page and its form.
+    Guestbook,
+    /// `/uploads/NAME`: an uploaded file.
+    Upload(String),
+    /// Anything else: a file in the document root.
+    StaticFile,
+}
+
+impl Route {
+    /// The methods this kind of path allows, for the `Allow` field of 405.
+    fn allowed_methods(&self) -> &'static str {
+        match self {
+            Route::Guestbook | Route::Upload(_) => "GET, HEAD, POST",
+            Route::StaticFile => "GET, HEAD",
+        }
+    }
+}
+
+fn answer(
+    request: &Request,
+    body: &mut impl BufRead,
+    stream: &TcpStream,
+    config: &Config,
+) -> Result<Response, HttpError> {
+    let route = route(&request.target)?;
+    match (route, request.method.as_str()) {
+        (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder),
+        (Route::Guestbook, "POST") => {
+            guestbook::add_entry(&config.data_folder, request, body, stream)
+        }
+        // Uploads live in the data folder under `uploads/`, so the path of
+        // `/uploads/NAME` can be served from there with the same safe code.
+        (Route::Upload(_), "GET" | "HEAD") => files::serve_file(&config.data_folder, request),
+        (Route::Upload(name), "POST") => uploads::store(
+            &config.data_folder,
+            &name,
+            request,
+            body,
+            stream,
+            config.max_body_bytes,
+        ),
+        (Route::StaticFile, "GET" | "HEAD") => files::serve_file(&config.document_root, request),
+        (route, _) => Err(HttpError::MethodNotAllowed {
+            method: request.method.clone(),
+            allowed: route.allowed_methods(),
+        }),
+    }
+}
+
+/// Works out what the target's path names. The path is decoded and checked
+/// by the same code that serves files.
+fn route(target: &str) -> Result<Route, HttpError> {
+    let segments = files::path_segments(target)?;
+    match segments.as_slice() {
+        [page] if page == "guestbook" => Ok(Route::Guestbook),
+        [folder, rest @ ..] if folder == uploads::UPLOADS_FOLDER => {
+            let name = rest.join("/");
+            if !uploads::is_valid_name(&name) {
+                return Err(HttpError::BadRequest(
+                    "an upload name has 1 to 100 letters, digits, '.', '_' or '-', and no dot at the start",
+                ));
+            }
+            Ok(Route::Upload(name))
+        }
+        _ => Ok(Route::StaticFile),
+    }
+}
+
+/// Creates the data folder if needed and returns its canonical path.
+fn prepare_data_folder(data_folder: &Path) -> io::Result<PathBuf> {
+    fs::create_dir_all(data_folder)?;
+    uploads::prepare_folder(data_folder)?;
+    data_folder.canonicalize()
+}
