@@ -152,7 +152,10 @@ fn answer_request(
 /// the client still sends until it closes too (or a short time has passed),
 /// and only then close. RFC 9112, section 9.6 describes this.
 fn close_connection(stream: &TcpStream) -> io::Result<()> {
-    stream.shutdown(Shutdown::Write)?;
+    // If the client has gone already, there is nothing left to close politely.
+    if stream.shutdown(Shutdown::Write).is_err() {
+        return Ok(());
+    }
     stream.set_read_timeout(Some(LINGER_TIMEOUT))?;
     // Errors here (a timeout, a reset) only mean the client is gone, which is
     // exactly what we are waiting for, so they are not reported.
