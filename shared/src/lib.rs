@@ -7,9 +7,12 @@
 //! never opens a socket: the lessons do both themselves.
 
 use std::fmt::Write as _;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Write as _};
-use std::net::SocketAddr;
-use std::time::Duration;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use anstyle::{AnsiColor, Style};
 
@@ -124,6 +127,85 @@ pub fn log_request(entry: &RequestLog<'_>) {
     let _ = stdout.flush();
 }
 
+/// Where `--access-log` lines go: a file, or stdout for `-`.
+#[derive(Debug)]
+pub enum AccessLog {
+    Stdout,
+    /// The file, behind a lock so that lines from different threads never
+    /// mix.
+    File(Mutex<File>),
+}
+
+/// One line of the access log.
+#[derive(Debug, Clone)]
+pub struct AccessLogEntry<'a> {
+    /// The client's address.
+    pub client: IpAddr,
+    /// The request line as understood (`GET /index.html HTTP/1.1`), or `-`
+    /// when the request could not be read.
+    pub request_line: &'a str,
+    pub status: u16,
+    /// The length of the body that was sent; 0 for none.
+    pub body_bytes: u64,
+    /// When the request arrived.
+    pub time: SystemTime,
+}
+
+impl AccessLog {
+    /// Opens the access log: `-` means stdout, anything else is a file
+    /// that lines are appended to.
+    pub fn open(path: &Path) -> io::Result<AccessLog> {
+        if path == Path::new("-") {
+            return Ok(AccessLog::Stdout);
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(AccessLog::File(Mutex::new(file)))
+    }
+
+    /// Writes one line in the Common Log Format that Apache and nginx made
+    /// the standard, so that existing log tools can read it:
+    /// `127.0.0.1 - - [24/Nov/2026:09:12:13 +0000] "GET / HTTP/1.1" 200 1082`.
+    pub fn write(&self, entry: &AccessLogEntry<'_>) {
+        let body_bytes = match entry.body_bytes {
+            0 => "-".to_owned(),
+            bytes => bytes.to_string(),
+        };
+        let line = format!(
+            "{client} - - [{time}] \"{request_line}\" {status} {body_bytes}\n",
+            client = entry.client,
+            time = common_log_time(entry.time),
+            request_line = printable(entry.request_line),
+            status = entry.status,
+        );
+        // As with the request log, a log that cannot be written must not
+        // stop the server.
+        match self {
+            AccessLog::Stdout => {
+                let mut stdout = io::stdout().lock();
+                let _ = stdout.write_all(line.as_bytes());
+                let _ = stdout.flush();
+            }
+            AccessLog::File(file) => {
+                let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
+                let _ = file.write_all(line.as_bytes());
+            }
+        }
+    }
+}
+
+/// The time as the Common Log Format writes it, `24/Nov/2026:09:12:13 +0000`,
+/// rearranged from the HTTP date `Tue, 24 Nov 2026 09:12:13 GMT`.
+fn common_log_time(time: SystemTime) -> String {
+    let http_date = httpdate::fmt_http_date(time);
+    let parts: Vec<&str> = http_date.split(' ').collect();
+    match parts.as_slice() {
+        [_weekday, day, month, year, clock, _zone] => {
+            format!("{day}/{month}/{year}:{clock} +0000")
+        }
+        _ => http_date,
+    }
+}
+
 fn status_style(status: u16) -> Style {
     let colour = match status {
         200..=299 => AnsiColor::Green,
@@ -155,6 +237,12 @@ mod tests {
     #[test]
     fn control_characters_are_escaped() {
         assert_eq!(printable("/a\u{1b}[31mb\r\n"), "/a\\u{1b}[31mb\\r\\n");
+    }
+
+    #[test]
+    fn common_log_time_is_rearranged_from_the_http_date() {
+        let time = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(common_log_time(time), "06/Nov/1994:08:49:37 +0000");
     }
 
     #[test]
