@@ -2,8 +2,11 @@
 //! comes back, including what a forgiving client would hide (bare LF line
 //! endings, a wrong `Content-Length`, a reset instead of a clean close).
 //!
-//! Servers in lessons 01-03 close the connection after each response, so a
-//! response is everything read until the end of the stream.
+//! The servers of the course close the connection after each response, so
+//! a response is everything read until the end of the stream. `Request`
+//! builds the requests the checks send, `Connection` sends and reads step
+//! by step (to wait for `100 Continue`, or to leave in the middle of a
+//! body), and `Response::parse` is the one place that reads a response.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -82,6 +85,100 @@ impl From<io::Error> for Ending {
     }
 }
 
+/// A request to send, built from its parts: `bytes` is the one place that
+/// writes requests for the checks that do not spell out their bytes.
+#[derive(Debug, Clone)]
+pub struct Request {
+    method: String,
+    target: Vec<u8>,
+    version: String,
+    fields: Vec<(String, Vec<u8>)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    /// `METHOD TARGET HTTP/1.1` with the field `Host: localhost`. The
+    /// target is bytes, so that it can hold what no valid target holds.
+    pub fn new(method: &str, target: impl AsRef<[u8]>) -> Request {
+        Request {
+            method: method.to_owned(),
+            target: target.as_ref().to_vec(),
+            version: "HTTP/1.1".to_owned(),
+            fields: vec![("Host".to_owned(), b"localhost".to_vec())],
+            body: Vec::new(),
+        }
+    }
+
+    pub fn get(target: impl AsRef<[u8]>) -> Request {
+        Request::new("GET", target)
+    }
+
+    pub fn head(target: impl AsRef<[u8]>) -> Request {
+        Request::new("HEAD", target)
+    }
+
+    pub fn post(target: impl AsRef<[u8]>) -> Request {
+        Request::new("POST", target)
+    }
+
+    /// Another version than `HTTP/1.1`.
+    pub fn version(mut self, version: &str) -> Request {
+        version.clone_into(&mut self.version);
+        self
+    }
+
+    /// Adds a header field after the ones already there.
+    pub fn field(mut self, name: &str, value: impl AsRef<[u8]>) -> Request {
+        self.fields.push((name.to_owned(), value.as_ref().to_vec()));
+        self
+    }
+
+    /// Sets the body and adds a `Content-Length` that matches it.
+    pub fn body(self, body: impl Into<Vec<u8>>) -> Request {
+        let body = body.into();
+        self.field("Content-Length", body.len().to_string())
+            .raw_body(body)
+    }
+
+    /// Sets the body and nothing else: the fields that frame it are up to
+    /// the caller.
+    pub fn raw_body(mut self, body: impl Into<Vec<u8>>) -> Request {
+        self.body = body.into();
+        self
+    }
+
+    /// The head: request line, header fields and the empty line.
+    pub fn head_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(self.method.as_bytes());
+        bytes.push(b' ');
+        bytes.extend_from_slice(&self.target);
+        bytes.push(b' ');
+        bytes.extend_from_slice(self.version.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+        for (name, value) in &self.fields {
+            bytes.extend_from_slice(name.as_bytes());
+            bytes.extend_from_slice(b": ");
+            bytes.extend_from_slice(value);
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(b"\r\n");
+        bytes
+    }
+
+    /// The body alone.
+    pub fn body_bytes(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The whole request: head and body.
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut bytes = self.head_bytes();
+        bytes.extend_from_slice(&self.body);
+        bytes
+    }
+}
+
 /// Opens a connection with the grader's timeouts.
 pub fn connect(address: SocketAddr) -> io::Result<TcpStream> {
     let stream = TcpStream::connect_timeout(&address, TIMEOUT)?;
@@ -107,66 +204,141 @@ pub fn exchange_in_pieces(
     request: &[u8],
     pieces: usize,
 ) -> io::Result<Exchange> {
-    let mut stream = connect(address)?;
+    let mut connection = Connection::open(address)?;
     let piece_size = request.len().div_ceil(pieces.max(1)).max(1);
     let mut answered_early = false;
-    let mut send_error = None;
     for (index, piece) in request.chunks(piece_size).enumerate() {
         if index > 0 {
             thread::sleep(PIECE_PAUSE);
-            if has_answered(&stream) {
+            if connection.has_answered() {
                 answered_early = true;
                 break;
             }
         }
-        if let Err(error) = stream.write_all(piece) {
-            send_error = Some(Ending::from(error));
+        if !connection.send(piece) {
             break;
         }
     }
-    // Tell the server we are done sending. This fails when the server has
-    // already closed, which the read below notices anyway.
-    let _ = stream.shutdown(Shutdown::Write);
-    let (received, read_ending) = read_to_end(&mut stream);
-    Ok(Exchange {
-        sent: request.to_vec(),
-        response: Response::parse(&received),
-        received,
-        ending: send_error.unwrap_or(read_ending),
-        answered_early,
-    })
+    let mut exchange = connection.finish();
+    exchange.sent = request.to_vec();
+    exchange.answered_early = answered_early;
+    Ok(exchange)
 }
 
-/// Whether the server has sent something or closed, without waiting.
-fn has_answered(stream: &TcpStream) -> bool {
-    if stream.set_nonblocking(true).is_err() {
-        return false;
+/// A connection on which a check sends and reads step by step.
+#[derive(Debug)]
+pub struct Connection {
+    stream: TcpStream,
+    sent: Vec<u8>,
+    received: Vec<u8>,
+    /// How sending failed, if it did; it ends the exchange.
+    send_error: Option<Ending>,
+}
+
+impl Connection {
+    /// Connects with the grader's timeouts.
+    pub fn open(address: SocketAddr) -> io::Result<Connection> {
+        Ok(Connection {
+            stream: connect(address)?,
+            sent: Vec::new(),
+            received: Vec::new(),
+            send_error: None,
+        })
     }
-    let answered = !matches!(stream.peek(&mut [0; 1]), Err(error) if error.kind() == io::ErrorKind::WouldBlock);
-    let _ = stream.set_nonblocking(false);
-    answered
+
+    /// Sends `bytes`; false when that failed (the server has closed).
+    pub fn send(&mut self, bytes: &[u8]) -> bool {
+        if self.send_error.is_some() {
+            return false;
+        }
+        self.sent.extend_from_slice(bytes);
+        match self.stream.write_all(bytes) {
+            Ok(()) => true,
+            Err(error) => {
+                self.send_error = Some(Ending::from(error));
+                false
+            }
+        }
+    }
+
+    /// Whether the server has sent something or closed, without waiting.
+    pub fn has_answered(&self) -> bool {
+        if !self.received.is_empty() {
+            return true;
+        }
+        if self.stream.set_nonblocking(true).is_err() {
+            return false;
+        }
+        let answered = !matches!(self.stream.peek(&mut [0; 1]), Err(error) if error.kind() == io::ErrorKind::WouldBlock);
+        let _ = self.stream.set_nonblocking(false);
+        answered
+    }
+
+    /// Reads until a whole response head has come (an interim one such as
+    /// `100 Continue` counts), the server closes, or `within` has passed.
+    /// Returns what came so far, parsed; `None` when nothing came.
+    pub fn wait_for_head(&mut self, within: Duration) -> Option<Response> {
+        let deadline = Instant::now() + within;
+        let mut buffer = [0; 4096];
+        while !contains_empty_line(&self.received) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
+                break;
+            }
+            match self.stream.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(count) => self.received.extend(buffer.iter().take(count)),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        let _ = self.stream.set_read_timeout(Some(TIMEOUT));
+        (!self.received.is_empty()).then(|| Response::parse(&self.received, false))
+    }
+
+    /// Half-closes, reads until the server closes, and returns everything
+    /// sent and received.
+    pub fn finish(mut self) -> Exchange {
+        // Tell the server we are done sending. This fails when the server
+        // has already closed, which the read below notices anyway.
+        let _ = self.stream.shutdown(Shutdown::Write);
+        let read_ending = read_to_end(&mut self.stream, &mut self.received);
+        let to_head = self.sent.starts_with(b"HEAD ");
+        Exchange {
+            response: Response::parse(&self.received, to_head),
+            sent: self.sent,
+            received: self.received,
+            ending: self.send_error.unwrap_or(read_ending),
+            answered_early: false,
+        }
+    }
 }
 
-/// Reads until the server closes, at most `MAX_RESPONSE_BYTES` and
-/// `TIMEOUT`.
-fn read_to_end(stream: &mut TcpStream) -> (Vec<u8>, Ending) {
+/// Whether `bytes` hold an empty line (CR LF CR LF, or two bare LFs).
+fn contains_empty_line(bytes: &[u8]) -> bool {
+    bytes.windows(4).any(|window| window == b"\r\n\r\n")
+        || bytes.windows(2).any(|window| window == b"\n\n")
+}
+
+/// Reads into `received` until the server closes, at most
+/// `MAX_RESPONSE_BYTES` and `TIMEOUT`.
+fn read_to_end(stream: &mut TcpStream, received: &mut Vec<u8>) -> Ending {
     let started = Instant::now();
-    let mut received = Vec::new();
     let mut buffer = [0; 16 * 1024];
     loop {
         if started.elapsed() > TIMEOUT {
-            return (received, Ending::TimedOut);
+            return Ending::TimedOut;
         }
         match stream.read(&mut buffer) {
-            Ok(0) => return (received, Ending::Closed),
+            Ok(0) => return Ending::Closed,
             Ok(count) => {
                 received.extend(buffer.iter().take(count));
                 if received.len() > MAX_RESPONSE_BYTES {
-                    return (received, Ending::TooLong);
+                    return Ending::TooLong;
                 }
             }
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return (received, Ending::from(error)),
+            Err(error) => return Ending::from(error),
         }
     }
 }
@@ -176,8 +348,12 @@ fn read_to_end(stream: &mut TcpStream) -> (Vec<u8>, Ending) {
 /// never fails; an empty or garbled response gives empty fields.
 #[derive(Debug, Clone, Default)]
 pub struct Response {
-    /// The head: status line, header lines and the empty line, as received.
+    /// The head as received: status line, header lines and the empty
+    /// line, after the heads of any interim responses.
     pub head: Vec<u8>,
+    /// The status lines of the interim (1xx) responses that came before
+    /// this one, such as `HTTP/1.1 100 Continue`.
+    pub interim: Vec<String>,
     /// The first line, without its line ending.
     pub status_line: String,
     /// The first word of the status line, such as `HTTP/1.1`.
@@ -194,15 +370,52 @@ pub struct Response {
     pub head_complete: bool,
     /// Whether every line of the head ended with CR LF.
     pub crlf_only: bool,
+    /// Whether the response must not have a body: it answers a HEAD
+    /// request, or its status is 1xx, 204 or 304 (RFC 9112, section 6.3).
+    pub bodiless: bool,
     /// Whether the body is as long as `Content-Length` says; `None` when
-    /// there is no `Content-Length`.
+    /// there is no `Content-Length`. A bodiless response may also have no
+    /// body at all: its `Content-Length` describes what a GET would get.
     pub length_matches: Option<bool>,
     /// Everything after the head.
     pub body: Vec<u8>,
 }
 
 impl Response {
-    pub fn parse(bytes: &[u8]) -> Response {
+    /// Parses what came back; `to_head` says that it answers a HEAD
+    /// request. Interim responses (1xx) followed by more are recorded in
+    /// `interim`, and the response after them is parsed.
+    pub fn parse(bytes: &[u8], to_head: bool) -> Response {
+        let mut interim = Vec::new();
+        let mut rest = bytes;
+        let mut response = Response::parse_one(rest);
+        while response.code.is_some_and(|code| (100..200).contains(&code))
+            && response.head_complete
+            && !response.body.is_empty()
+        {
+            rest = rest.get(response.head.len()..).unwrap_or_default();
+            interim.push(response.status_line);
+            response = Response::parse_one(rest);
+        }
+        let interim_length = bytes.len() - rest.len();
+        response.head = bytes
+            .get(..interim_length + response.head.len())
+            .unwrap_or(bytes)
+            .to_vec();
+        response.interim = interim;
+        response.bodiless = to_head
+            || response
+                .code
+                .is_some_and(|code| (100..200).contains(&code) || code == 204 || code == 304);
+        response.length_matches = response.field("Content-Length").map(|length| {
+            length.parse() == Ok(response.body.len())
+                || (response.bodiless && response.body.is_empty())
+        });
+        response
+    }
+
+    /// Parses one response head and takes the rest as its body.
+    fn parse_one(bytes: &[u8]) -> Response {
         let mut response = Response {
             crlf_only: true,
             ..Response::default()
@@ -255,9 +468,6 @@ impl Response {
                 }
             }
         }
-        response.length_matches = response
-            .field("Content-Length")
-            .map(|length| length.parse() == Ok(response.body.len()));
         response
     }
 
@@ -304,8 +514,10 @@ mod tests {
 
     #[test]
     fn parses_a_strict_response() {
-        let response =
-            Response::parse(b"HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\nX-A:  b \r\n\r\nabc");
+        let response = Response::parse(
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\nX-A:  b \r\n\r\nabc",
+            false,
+        );
         assert_eq!(response.version, "HTTP/1.1");
         assert_eq!(response.code, Some(404));
         assert_eq!(response.reason, "Not Found");
@@ -319,12 +531,15 @@ mod tests {
 
     #[test]
     fn records_what_is_wrong() {
-        let response = Response::parse(b"HTTP/1.0 200 OK\n\nHallo\nHTTP/1.0 200 OK\n");
+        let response = Response::parse(b"HTTP/1.0 200 OK\n\nHallo\nHTTP/1.0 200 OK\n", false);
         assert!(!response.crlf_only);
         assert!(response.head_complete);
         assert_eq!(response.length_matches, None);
         assert_eq!(response.status_line_count(), 2);
-        let response = Response::parse(b"HTTP/1.1 200 OK\r\nBroken line\r\nContent-Length: 9");
+        let response = Response::parse(
+            b"HTTP/1.1 200 OK\r\nBroken line\r\nContent-Length: 9",
+            false,
+        );
         assert!(!response.head_complete);
         assert_eq!(response.malformed_line.as_deref(), Some("Broken line"));
         assert!(response.body.is_empty());
@@ -340,8 +555,49 @@ mod tests {
             b"\xff\xfe:\n:",
             b"HTTP/1.1 2",
         ] {
-            let response = Response::parse(bytes);
-            assert_eq!(response.head.len() + response.body.len(), bytes.len());
+            for to_head in [false, true] {
+                let response = Response::parse(bytes, to_head);
+                assert_eq!(response.head.len() + response.body.len(), bytes.len());
+            }
         }
+    }
+
+    #[test]
+    fn builds_requests() {
+        let request = Request::post("/a b")
+            .version("HTTP/1.0")
+            .field("X-Empty", "")
+            .body("hi");
+        assert_eq!(
+            request.bytes(),
+            b"POST /a b HTTP/1.0\r\nHost: localhost\r\nX-Empty: \r\nContent-Length: 2\r\n\r\nhi"
+        );
+    }
+
+    #[test]
+    fn skips_interim_responses() {
+        let bytes =
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
+        let response = Response::parse(bytes, false);
+        assert_eq!(response.interim, ["HTTP/1.1 100 Continue"]);
+        assert_eq!(response.code, Some(201));
+        assert_eq!(response.length_matches, Some(true));
+        assert_eq!(response.head.len() + response.body.len(), bytes.len());
+        // An interim response with nothing after it is all there is.
+        let response = Response::parse(b"HTTP/1.1 100 Continue\r\n\r\n", false);
+        assert_eq!(response.code, Some(100));
+        assert!(response.interim.is_empty());
+    }
+
+    #[test]
+    fn knows_which_responses_have_no_body() {
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
+        let response = Response::parse(head, true);
+        assert!(response.bodiless);
+        assert_eq!(response.length_matches, Some(true));
+        assert_eq!(Response::parse(head, false).length_matches, Some(false));
+        let response = Response::parse(b"HTTP/1.1 304 Not Modified\r\n\r\n", false);
+        assert!(response.bodiless);
+        assert_eq!(response.length_matches, None);
     }
 }

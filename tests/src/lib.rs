@@ -3,9 +3,11 @@
 //! It never looks at a server's code, only at the bytes it sends back, so it
 //! grades a server written in any language. `client` sends requests and
 //! parses responses, `checks` holds what each lesson must do, `report`
-//! prints the results, and `server` starts and stops the server to grade.
+//! prints the results, `server` starts and stops the server to grade, and
+//! `fixture` makes the files it serves from lesson 04 on.
 
 pub mod checks;
 pub mod client;
+pub mod fixture;
 pub mod report;
 pub mod server;

@@ -2,6 +2,9 @@
 //!
 //! Without options it builds and starts the lesson's reference server;
 //! `--cmd` starts your own program, `--addr` talks to a running server.
+//! From lesson 04 on, the server serves files the grader makes for each
+//! run, so `--cmd` must pass them on with `{root}` (and from lesson 06 on
+//! `{data}`), and `--addr` cannot be used.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -9,8 +12,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use grader::checks;
+use grader::fixture::Fixture;
 use grader::report;
-use grader::server::Server;
+use grader::server::{FIRST_LESSON_WITH_DATA, FIRST_LESSON_WITH_ROOT, Program, Server, Session};
 
 /// Grades an HTTP server by the checks of one lesson of the course.
 #[derive(Parser)]
@@ -20,12 +24,15 @@ struct Cli {
     #[arg(value_parser = parse_lesson)]
     lesson: u8,
 
-    /// Start this command and grade it; {port} is replaced by a free port.
-    /// Example: --cmd "python3 my_server.py --port {port}"
+    /// Start this command and grade it. {port} is replaced by a free port,
+    /// {root} by the folder of test files to serve (lesson 04 on), {data} by
+    /// an empty folder for the server's data (lesson 06 on).
+    /// Example: --cmd "python3 my_server.py --port {port} --root {root}"
     #[arg(long, conflicts_with = "addr")]
     cmd: Option<String>,
 
-    /// Grade the server that already listens at this address.
+    /// Grade the server that already listens at this address (lessons 01
+    /// to 03 only: later lessons need the grader's test files).
     #[arg(long)]
     addr: Option<SocketAddr>,
 
@@ -55,13 +62,8 @@ fn main() -> ExitCode {
         );
     }
 
-    let server = match (&cli.cmd, cli.addr) {
-        (Some(command), _) => Server::start_command(command),
-        (None, Some(address)) => Server::running_at(address),
-        (None, None) => Server::start_lesson(cli.lesson),
-    };
-    let server = match server {
-        Ok(server) => server,
+    let mut session = match start(&cli) {
+        Ok(session) => session,
         Err(error) => {
             eprintln!("error: {error}");
             return ExitCode::from(2);
@@ -70,7 +72,7 @@ fn main() -> ExitCode {
 
     let (mut passed, mut failed) = (0, 0);
     for check in checks::for_lesson(cli.lesson) {
-        let result = check.run(server.address());
+        let result = check.run(&mut session);
         if result.is_ok() {
             passed += 1;
         } else {
@@ -83,6 +85,47 @@ fn main() -> ExitCode {
     }
     let printed = report::print_summary(&mut out, passed, failed);
     exit_code(printed, if failed == 0 { 0 } else { 1 })
+}
+
+/// Makes the test files and starts (or finds) the server to grade.
+fn start(cli: &Cli) -> Result<Session, String> {
+    if cli.addr.is_some() && cli.lesson >= FIRST_LESSON_WITH_ROOT {
+        return Err(format!(
+            "--addr cannot grade lesson{:02}: from lesson{FIRST_LESSON_WITH_ROOT:02} on the \
+             checks need to know the files the server serves, and the grader makes them \
+             fresh for each run. Use --cmd with {{root}} instead, for example \
+             --cmd \"python3 my_server.py --port {{port}} --root {{root}}\"",
+            cli.lesson
+        ));
+    }
+    let fixture = Fixture::create().map_err(|error| error.to_string())?;
+    let started = match (&cli.cmd, cli.addr) {
+        (Some(command), _) => {
+            warn_about_placeholders(command, cli.lesson);
+            Session::launch(Program::Command(command.clone()), fixture)
+        }
+        (None, Some(address)) => {
+            Server::running_at(address).map(|server| Session::with_server(server, fixture))
+        }
+        (None, None) => Session::launch(Program::Lesson(cli.lesson), fixture),
+    };
+    started.map_err(|error| error.to_string())
+}
+
+/// Warns when `--cmd` does not pass on the folders the lesson's checks
+/// expect the server to use.
+fn warn_about_placeholders(command: &str, lesson: u8) {
+    for (placeholder, since, what) in [
+        ("{root}", FIRST_LESSON_WITH_ROOT, "the test files to serve"),
+        ("{data}", FIRST_LESSON_WITH_DATA, "a fresh data folder"),
+    ] {
+        if lesson >= since && !command.contains(placeholder) {
+            eprintln!(
+                "warning: --cmd has no {placeholder}: the checks of lesson{lesson:02} expect \
+                 the server to use {what}, which {placeholder} names"
+            );
+        }
+    }
 }
 
 /// The exit code: `code` when the output could be written, else 2.

@@ -50,7 +50,7 @@ pub fn print_list<'a>(
     checks: impl Iterator<Item = &'a Check>,
 ) -> io::Result<()> {
     for check in checks {
-        writeln!(out, "{:<28} {}", check.name, check.rule)?;
+        writeln!(out, "{:<30} {}", check.name, check.rule)?;
     }
     Ok(())
 }

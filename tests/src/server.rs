@@ -5,6 +5,10 @@
 //! line `Listening on http://IP:PORT/` on stdout. We read that line, keep
 //! reading its output in threads (a server whose output pipe is full and
 //! unread would block), and kill it when the `Server` value is dropped.
+//!
+//! From lesson 04 on a server needs the grader's files (see `fixture`): a
+//! `Session` keeps the server, its files, and what started it, so that a
+//! check can stop the server and start it again on the same files.
 
 use std::collections::HashSet;
 use std::io::{self, BufRead, BufReader, Read};
@@ -16,6 +20,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::fixture::Fixture;
+
 /// How long a server may take from being started to accepting connections.
 const START_DEADLINE: Duration = Duration::from_secs(10);
 
@@ -24,6 +30,78 @@ const MAX_KEPT_OUTPUT: usize = 16 * 1024;
 
 /// The folder of the Cargo workspace, fixed when the grader is compiled.
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// The first lesson that serves files from a document root (`--root`).
+pub const FIRST_LESSON_WITH_ROOT: u8 = 4;
+
+/// The first lesson that stores data (`--data`).
+pub const FIRST_LESSON_WITH_DATA: u8 = 6;
+
+/// What to start, so that it can be started again.
+#[derive(Debug, Clone)]
+pub enum Program {
+    /// A lesson's reference binary.
+    Lesson(u8),
+    /// A shell command with the placeholders `{port}`, `{root}` and
+    /// `{data}`.
+    Command(String),
+}
+
+/// A server being graded, the files it was given, and what started it.
+#[derive(Debug)]
+pub struct Session {
+    // Fields drop in this order: the server stops before its files go.
+    server: Server,
+    /// `None` when the grader did not start the server (`--addr`).
+    program: Option<Program>,
+    fixture: Fixture,
+}
+
+impl Session {
+    /// Starts `program` on the files of `fixture`.
+    pub fn launch(program: Program, fixture: Fixture) -> io::Result<Session> {
+        Ok(Session {
+            server: Server::launch(&program, &fixture)?,
+            program: Some(program),
+            fixture,
+        })
+    }
+
+    /// A session with a server the grader did not start and cannot restart.
+    pub fn with_server(server: Server, fixture: Fixture) -> Session {
+        Session {
+            server,
+            program: None,
+            fixture,
+        }
+    }
+
+    /// Where the server accepts connections.
+    pub fn address(&self) -> SocketAddr {
+        self.server.address()
+    }
+
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
+    pub fn fixture(&self) -> &Fixture {
+        &self.fixture
+    }
+
+    /// Stops the server and starts it again on the same files; its address
+    /// may change.
+    pub fn restart(&mut self) -> io::Result<()> {
+        let Some(program) = &self.program else {
+            return Err(io::Error::other(
+                "the grader cannot restart a server it did not start",
+            ));
+        };
+        self.server.stop();
+        self.server = Server::launch(program, &self.fixture)?;
+        Ok(())
+    }
+}
 
 /// A running server; dropping it stops the server.
 #[derive(Debug)]
@@ -55,6 +133,30 @@ impl Server {
         let mut command = Command::new(program);
         command.args(["--port", "0", "--mistake", mistake]);
         Server::start(command, false, None)
+    }
+
+    /// Starts `program` on the files of `fixture`: a lesson from 04 on
+    /// gets `--root`, from 06 on also `--data`.
+    pub fn launch(program: &Program, fixture: &Fixture) -> io::Result<Server> {
+        match program {
+            Program::Lesson(lesson) => {
+                let mut command = Command::new(built_lesson(*lesson)?);
+                command.args(["--port", "0"]);
+                if *lesson >= FIRST_LESSON_WITH_ROOT {
+                    command.arg("--root").arg(fixture.root());
+                }
+                if *lesson >= FIRST_LESSON_WITH_DATA {
+                    command.arg("--data").arg(fixture.data());
+                }
+                Server::start(command, false, None)
+            }
+            Program::Command(command_line) => {
+                let command_line = command_line
+                    .replace("{root}", &shell_word(&fixture.root()))
+                    .replace("{data}", &shell_word(&fixture.data()));
+                Server::start_command(&command_line)
+            }
+        }
     }
 
     /// Starts a shell command such as `python3 server.py --port {port}`,
@@ -177,11 +279,11 @@ impl Server {
         };
         io::Error::other(format!("{what}{printed}"))
     }
-}
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let Some(child) = self.child.as_mut() else {
+    /// Stops the server (and what it started) and waits until it is gone.
+    /// Stopping a stopped server does nothing.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
             return;
         };
         if self.own_process_group {
@@ -193,6 +295,26 @@ impl Drop for Server {
         }
         let _ = child.kill();
         let _ = child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A path as one word for `sh`: unchanged when that is safe, else in
+/// single quotes.
+fn shell_word(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    if text
+        .bytes()
+        .all(|byte| byte.is_ascii_alphanumeric() || b"/._-+:,@%".contains(&byte))
+    {
+        text.into_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
     }
 }
 

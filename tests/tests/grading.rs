@@ -1,6 +1,7 @@
 //! The grader graded: every reference lesson passes its checks, every check
-//! can fail, the original's mistakes fail exactly the checks for them, and
-//! the command line reports and exits as documented.
+//! can fail, the original's mistakes fail exactly the checks for them, an
+//! unsafe file server fails the checks for path safety, and the command
+//! line reports and exits as documented.
 
 // A failed assertion (a panic) is how a test reports.
 #![allow(
@@ -10,27 +11,39 @@
     clippy::panic
 )]
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 use grader::checks::{self, Check};
-use grader::server::{self, Server};
+use grader::fixture::Fixture;
+use grader::server::{self, Program, Server, Session};
 
-/// The names of the checks that fail against `server`, with each problem.
+/// The names of the checks that fail in `session`, with each problem.
 fn failures<'a>(
-    server: &Server,
+    session: &mut Session,
     checks: impl Iterator<Item = &'a Check>,
 ) -> Vec<(&'static str, String)> {
     checks
         .filter_map(|check| {
-            let failure = check.run(server.address()).err()?;
+            let failure = check.run(session).err()?;
             Some((check.name, failure.problem))
         })
         .collect()
 }
 
+/// Starts `program` on fresh test files.
+fn launch(program: Program) -> Session {
+    Session::launch(program, Fixture::create().unwrap()).unwrap()
+}
+
+/// A shell command that starts `program` with `arguments`.
+fn command(program: &Path, arguments: &str) -> String {
+    format!("'{}' {arguments}", program.display())
+}
+
 fn assert_lesson_passes(lesson: u8) {
-    let server = Server::start_lesson(lesson).unwrap();
-    let failed = failures(&server, checks::for_lesson(lesson));
+    let mut session = launch(Program::Lesson(lesson));
+    let failed = failures(&mut session, checks::for_lesson(lesson));
     assert!(failed.is_empty(), "lesson{lesson:02} fails {failed:#?}");
 }
 
@@ -49,10 +62,25 @@ fn lesson03_passes_its_checks() {
     assert_lesson_passes(3);
 }
 
+#[test]
+fn lesson04_passes_its_checks() {
+    assert_lesson_passes(4);
+}
+
+#[test]
+fn lesson05_passes_its_checks() {
+    assert_lesson_passes(5);
+}
+
+#[test]
+fn lesson06_passes_its_checks() {
+    assert_lesson_passes(6);
+}
+
 /// Each check a lesson adds fails against the lesson before, so none of
 /// them passes without the work the lesson teaches.
 fn assert_new_checks_fail_against_previous_lesson(lesson: u8) {
-    let server = Server::start_lesson(lesson - 1).unwrap();
+    let mut session = launch(Program::Lesson(lesson - 1));
     let new_checks: Vec<&Check> = checks::CHECKS
         .iter()
         .filter(|check| check.since == lesson)
@@ -60,7 +88,7 @@ fn assert_new_checks_fail_against_previous_lesson(lesson: u8) {
     assert!(!new_checks.is_empty());
     let passing: Vec<&str> = new_checks
         .iter()
-        .filter(|check| check.run(server.address()).is_ok())
+        .filter(|check| check.run(&mut session).is_ok())
         .map(|check| check.name)
         .collect();
     assert!(
@@ -80,10 +108,26 @@ fn lesson03_checks_fail_against_lesson02() {
     assert_new_checks_fail_against_previous_lesson(3);
 }
 
+#[test]
+fn lesson04_checks_fail_against_lesson03() {
+    assert_new_checks_fail_against_previous_lesson(4);
+}
+
+#[test]
+fn lesson05_checks_fail_against_lesson04() {
+    assert_new_checks_fail_against_previous_lesson(5);
+}
+
+#[test]
+fn lesson06_checks_fail_against_lesson05() {
+    assert_new_checks_fail_against_previous_lesson(6);
+}
+
 /// The names of the lesson 01 checks that the original fails with `mistake`.
 fn original_fails(mistake: &str) -> Vec<&'static str> {
     let server = Server::start_example_original(mistake).unwrap();
-    let failed = failures(&server, checks::for_lesson(1));
+    let mut session = Session::with_server(server, Fixture::create().unwrap());
+    let failed = failures(&mut session, checks::for_lesson(1));
     failed.into_iter().map(|(name, _)| name).collect()
 }
 
@@ -98,6 +142,41 @@ fn a_single_read_fails_only_the_checks_for_reading_the_head() {
         original_fails("single-read"),
         ["long-request-head", "request-in-pieces"]
     );
+}
+
+/// A server that serves whatever the target names, outside the root too,
+/// fails the safety checks, and `path-escapes` says that the secret leaked.
+/// The other lesson 04 checks it does not care about.
+#[test]
+fn an_unsafe_file_server_fails_the_safety_checks() {
+    let unsafe_files = server::built_example("unsafe_files").unwrap();
+    let command = command(&unsafe_files, "--port {port} --root {root}");
+    let mut session = launch(Program::Command(command));
+    let safety = checks::CHECKS
+        .iter()
+        .filter(|check| ["path-escapes", "symlink-out-of-root"].contains(&check.name));
+    let failed = failures(&mut session, safety);
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    assert!(failed[0].1.contains("secret.txt"), "{failed:#?}");
+    assert!(failed[1].1.contains("got 200"), "{failed:#?}");
+}
+
+/// The restart check fails against a server that loses its guestbook on
+/// the way: lesson 06 started on a data folder emptied at each start.
+#[test]
+fn a_guestbook_that_forgets_fails_the_restart_check() {
+    let lesson06 = server::built_lesson(6).unwrap();
+    let command = format!(
+        "rm -rf {{data}}/* && exec {}",
+        command(&lesson06, "--port {port} --root {root} --data {data}")
+    );
+    let mut session = launch(Program::Command(command));
+    let restart = checks::CHECKS
+        .iter()
+        .filter(|check| check.name == "guestbook-survives-restart");
+    let failed = failures(&mut session, restart);
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0].1.contains("does not show"), "{failed:#?}");
 }
 
 fn grader(arguments: &[&str]) -> Output {
@@ -123,7 +202,7 @@ fn cli_passes_lesson01_and_says_so_last() {
 #[test]
 fn cli_fails_the_original_started_with_cmd() {
     let original = server::built_example("original").unwrap();
-    let command = format!("'{}' --port {{port}}", original.display());
+    let command = command(&original, "--port {port}");
     let output = grader(&["1", "--cmd", &command]);
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(1), "{stdout}");
@@ -133,19 +212,54 @@ fn cli_fails_the_original_started_with_cmd() {
 }
 
 #[test]
+fn cli_grades_a_file_server_started_with_cmd_and_root() {
+    let lesson04 = server::built_lesson(4).unwrap();
+    let command = command(&lesson04, "--port {port} --root {root}");
+    let output = grader(&["lesson04", "--cmd", &command]);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(output.stderr.is_empty());
+}
+
+#[test]
+fn cli_warns_when_cmd_leaves_out_the_root() {
+    let lesson04 = server::built_lesson(4).unwrap();
+    let command = command(&lesson04, "--port {port}");
+    let output = grader(&["lesson04", "--cmd", &command]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("warning: --cmd has no {root}"), "{stderr}");
+}
+
+/// Runs the grader, expects it to give up with exit code 2 and to say why
+/// on stderr, and returns what it said.
+fn grader_error(arguments: &[&str]) -> String {
+    let output = grader(arguments);
+    assert_eq!(output.status.code(), Some(2), "{arguments:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!stderr.is_empty(), "{arguments:?}");
+    stderr
+}
+
+#[test]
+fn cli_refuses_addr_for_lessons_with_files() {
+    let stderr = grader_error(&["lesson04", "--addr", "127.0.0.1:9"]);
+    assert!(
+        stderr.contains("--cmd") && stderr.contains("{root}"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn cli_rejects_an_unknown_lesson() {
     for lesson in ["lesson99", "0", "hallo"] {
-        let output = grader(&[lesson]);
-        assert_eq!(output.status.code(), Some(2), "{lesson}");
-        assert!(!output.stderr.is_empty());
+        grader_error(&[lesson]);
     }
 }
 
 #[test]
 fn cli_reports_a_server_that_does_not_start() {
-    let output = grader(&["2", "--cmd", "echo cannot start >&2; exit 3"]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let stderr = grader_error(&["2", "--cmd", "echo cannot start >&2; exit 3"]);
     assert!(
         stderr.contains("exited") && stderr.contains("cannot start"),
         "{stderr}"
