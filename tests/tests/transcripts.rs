@@ -11,14 +11,26 @@
 //!   the original Python server, `original` (both mistakes),
 //!   `original-line-endings` or `original-single-read` (one mistake each).
 //!   Outside the lesson chapters a `console` block must name its server.
+//! - Servers: each one is started once, on a free port, and runs every
+//!   transcript it is named for, in the order of the book (files sorted by
+//!   name, blocks and commands top to bottom). So a transcript may rely on
+//!   an earlier one: a POST that stores something, then a GET that shows
+//!   it. From lesson 04 on a lesson serves its default document root, the
+//!   sample site `shared/site`. From lesson 06 on a lesson also stores
+//!   data: it gets `--data` with a new, empty temporary folder, which is
+//!   removed when the server stops, so every run of this test starts from
+//!   nothing.
 //! - Commands: a line that starts with `$ `. Two forms are understood:
 //!   - `$ printf 'FORMAT' | nc 127.0.0.1 PORT`: the single-quoted FORMAT is
 //!     sent as printf would print it, with the escapes `\r` `\n` `\t` `\\`
 //!     `\0` `\xHH`, `%%` for a percent sign, and `%Ns` (a number, then `s`),
 //!     which printf prints as N spaces because no argument follows.
+//!     `nc -N` (netcat closes its sending side when the input ends) is
+//!     understood as well; it is what the test does anyway, see below.
 //!   - `$ curl -si http://127.0.0.1:PORT/PATH`: sends what curl 8.5 sends,
 //!     `GET PATH HTTP/1.1` with `Host`, `User-Agent: curl/8.5.0` and
-//!     `Accept: */*`.
+//!     `Accept: */*`. `$ curl -sI http://127.0.0.1:PORT/PATH` sends the same
+//!     with `HEAD` instead of `GET`.
 //!
 //!   Either may end with `| cat -A`; the output is then shown as `cat -A`
 //!   shows it: `^M` for CR, `$` at each line end, `^I` for a tab, `^X` for
@@ -34,6 +46,15 @@
 //!   server closes, and compares line by line. CR LF and LF both end a line;
 //!   one line end at the very end of the output is ignored. An expected line
 //!   `...` stands for any number of lines, none included.
+//! - Dates: from lesson 05 on, responses carry `Date` (the time of the
+//!   response) and files `Last-Modified` (the time of the file: when the
+//!   sample site was checked out, or when an upload arrived). Neither can be
+//!   written down in advance, so an expected line `Date: ...` matches a
+//!   line `Date: ` followed by any date in the IMF-fixdate form
+//!   `Sun, 06 Nov 1994 08:49:37 GMT`, and the same for
+//!   `Last-Modified: ...`. In a `cat -A` transcript the expected line is
+//!   `Date: ...^M$`. Only these two fields are treated so; every other line,
+//!   a date anywhere else included, must match exactly.
 //! - Failures name the file, the line of the block and of the command, the
 //!   command, and show expected and actual output.
 //!
@@ -55,13 +76,21 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use grader::server::Server;
+use grader::server::{self, Server};
 
 /// How long one transcript may take before it counts as hanging. Only a
 /// broken server comes near this; the test never waits on purpose.
 const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The first lesson that stores data and therefore needs `--data FOLDER`.
+const FIRST_LESSON_WITH_DATA: u8 = 6;
+
+/// The header fields whose value is a date that changes from run to run;
+/// see the module documentation.
+const DATE_FIELDS: [&str; 2] = ["Date", "Last-Modified"];
 
 /// The server a block runs against.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -81,16 +110,80 @@ impl ServerKind {
         }
     }
 
-    fn start(&self) -> Server {
+    fn start(&self) -> Running {
         match self {
-            ServerKind::Lesson(number) => Server::start_lesson(*number)
-                .unwrap_or_else(|error| panic!("cannot start lesson{number:02}: {error}")),
-            ServerKind::Original(mistake) => Server::start_example_original(mistake)
-                .unwrap_or_else(|error| {
+            ServerKind::Lesson(number) if *number >= FIRST_LESSON_WITH_DATA => {
+                let data = TempFolder::new(&format!("lesson{number:02}-data"));
+                let program = server::built_lesson(*number)
+                    .unwrap_or_else(|error| panic!("cannot build lesson{number:02}: {error}"));
+                let command = format!(
+                    "{} --port {{port}} --data {}",
+                    shell_quote(&program.to_string_lossy()),
+                    shell_quote(&data.path.to_string_lossy())
+                );
+                let server = Server::start_command(&command)
+                    .unwrap_or_else(|error| panic!("cannot start lesson{number:02}: {error}"));
+                Running {
+                    server,
+                    _data: Some(data),
+                }
+            }
+            ServerKind::Lesson(number) => Running {
+                server: Server::start_lesson(*number)
+                    .unwrap_or_else(|error| panic!("cannot start lesson{number:02}: {error}")),
+                _data: None,
+            },
+            ServerKind::Original(mistake) => Running {
+                server: Server::start_example_original(mistake).unwrap_or_else(|error| {
                     panic!("cannot start the original example ({mistake}): {error}")
                 }),
+                _data: None,
+            },
         }
     }
+}
+
+/// A started server and, for a lesson that stores data, its data folder.
+/// The fields drop in order: first the server stops, then the folder goes.
+struct Running {
+    server: Server,
+    _data: Option<TempFolder>,
+}
+
+/// A new, empty folder under the system's temporary folder, removed again
+/// when dropped.
+struct TempFolder {
+    path: PathBuf,
+}
+
+impl TempFolder {
+    fn new(label: &str) -> TempFolder {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.subsec_nanos());
+        let path = std::env::temp_dir().join(format!(
+            "diy-http-transcripts-{}-{}-{nanos}-{label}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        // `create_dir` (not `create_dir_all`) fails if the folder exists, so
+        // the folder is certainly new and empty.
+        fs::create_dir(&path)
+            .unwrap_or_else(|error| panic!("cannot create {}: {error}", path.display()));
+        TempFolder { path }
+    }
+}
+
+impl Drop for TempFolder {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Quotes a word for `sh`: `it's` -> `'it'\''s'`.
+fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
 }
 
 /// `lesson03` -> 3 (also accepts `lesson03.md` without its extension).
@@ -189,16 +282,17 @@ fn console_server(info: &str) -> Option<Result<Option<ServerKind>, String>> {
 enum Request {
     /// Exactly these bytes (from `printf ... | nc`).
     Raw(Vec<u8>),
-    /// What `curl -si` sends for this path; the Host field needs the port.
-    Curl { path: String },
+    /// What `curl -si` (GET) or `curl -sI` (HEAD) sends for this path; the
+    /// Host field needs the port.
+    Curl { method: &'static str, path: String },
 }
 
 impl Request {
     fn bytes(&self, port: u16) -> Vec<u8> {
         match self {
             Request::Raw(bytes) => bytes.clone(),
-            Request::Curl { path } => format!(
-                "GET {path} HTTP/1.1\r\n\
+            Request::Curl { method, path } => format!(
+                "{method} {path} HTTP/1.1\r\n\
                  Host: 127.0.0.1:{port}\r\n\
                  User-Agent: curl/8.5.0\r\n\
                  Accept: */*\r\n\
@@ -230,30 +324,41 @@ fn parse_command(text: &str) -> Result<Command, String> {
         let (format, rest) = rest
             .split_once('\'')
             .ok_or("the printf format has no closing single quote")?;
+        let rest = rest.trim_start();
         let port = rest
-            .trim_start()
             .strip_prefix("| nc 127.0.0.1 ")
-            .ok_or("expected `| nc 127.0.0.1 PORT` after the printf format")?;
+            .or_else(|| rest.strip_prefix("| nc -N 127.0.0.1 "))
+            .ok_or("expected `| nc 127.0.0.1 PORT` after the printf format (or `nc -N`)")?;
         Ok(Command {
             request: Request::Raw(printf(format)?),
             port: parse_port(port)?,
             cat_a,
         })
-    } else if let Some(rest) = text.strip_prefix("curl -si http://127.0.0.1:") {
+    } else if let Some((method, rest)) = text
+        .strip_prefix("curl -si http://127.0.0.1:")
+        .map(|rest| ("GET", rest))
+        .or_else(|| {
+            text.strip_prefix("curl -sI http://127.0.0.1:")
+                .map(|rest| ("HEAD", rest))
+        })
+    {
         let slash = rest.find('/').ok_or("the curl URL needs a path")?;
         let (port, path) = rest.split_at(slash);
         if path.contains(char::is_whitespace) {
             return Err("the curl URL must be followed by nothing but `| cat -A`".into());
         }
         Ok(Command {
-            request: Request::Curl { path: path.into() },
+            request: Request::Curl {
+                method,
+                path: path.into(),
+            },
             port: parse_port(port)?,
             cat_a,
         })
     } else {
         Err(
             "not a transcript command: use `printf '...' | nc 127.0.0.1 PORT` \
-             or `curl -si http://127.0.0.1:PORT/PATH` (optionally `| cat -A`), \
+             or `curl -si` / `curl -sI http://127.0.0.1:PORT/PATH` (optionally `| cat -A`), \
              or a `text` block for anything else"
                 .into(),
         )
@@ -430,10 +535,58 @@ fn lines_match(expected: &[String], actual: &[String]) -> bool {
         Some((first, rest)) if first == "..." => {
             (0..=actual.len()).any(|skip| lines_match(rest, &actual[skip..]))
         }
-        Some((first, rest)) => actual
-            .split_first()
-            .is_some_and(|(line, actual_rest)| line == first && lines_match(rest, actual_rest)),
+        Some((first, rest)) => actual.split_first().is_some_and(|(line, actual_rest)| {
+            line_matches(first, line) && lines_match(rest, actual_rest)
+        }),
     }
+}
+
+/// Whether one actual line matches one expected line: the same text, or,
+/// for an expected `Date: ...` or `Last-Modified: ...` (with `^M$` after it
+/// in a `cat -A` transcript), that field with any IMF-fixdate as its value.
+fn line_matches(expected: &str, actual: &str) -> bool {
+    if expected == actual {
+        return true;
+    }
+    DATE_FIELDS.iter().any(|field| {
+        let prefix = format!("{field}: ");
+        let Some(suffix) = expected
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_prefix("..."))
+        else {
+            return false;
+        };
+        (suffix.is_empty() || suffix == "^M$")
+            && actual
+                .strip_prefix(&prefix)
+                .and_then(|rest| rest.strip_suffix(suffix))
+                .is_some_and(is_imf_fixdate)
+    })
+}
+
+/// Whether `text` has the form of an IMF-fixdate (RFC 9110, section 5.6.7),
+/// such as `Sun, 06 Nov 1994 08:49:37 GMT`. Only the form is checked (a
+/// 31 February would pass); the grader's checks judge the values.
+fn is_imf_fixdate(text: &str) -> bool {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let digits = |part: &str, count: usize| {
+        part.len() == count && part.bytes().all(|byte| byte.is_ascii_digit())
+    };
+    let parts: Vec<&str> = text.split(' ').collect();
+    let &[day, date, month, year, time, zone] = parts.as_slice() else {
+        return false;
+    };
+    let times: Vec<&str> = time.split(':').collect();
+    day.strip_suffix(',').is_some_and(|day| DAYS.contains(&day))
+        && digits(date, 2)
+        && MONTHS.contains(&month)
+        && digits(year, 4)
+        && times.len() == 3
+        && times.iter().all(|part| digits(part, 2))
+        && zone == "GMT"
 }
 
 /// Runs one transcript against a running server; `Err` describes a mismatch.
@@ -546,10 +699,10 @@ fn every_transcript_in_the_book_is_true() {
     let (by_server, mut problems) = read_book(&docs());
     let mut replayed = 0;
     for (kind, transcripts) in &by_server {
-        let server = kind.start();
+        let running = kind.start();
         for (chapter, transcript) in transcripts {
             replayed += 1;
-            if let Err(error) = check(transcript, server.address()) {
+            if let Err(error) = check(transcript, running.server.address()) {
                 problems.push(format!(
                     "{chapter}, block at line {}, command at line {}: $ {}\n{error}",
                     transcript.block_line, transcript.line, transcript.command_text
@@ -661,8 +814,8 @@ fn a_wrong_expected_output_is_reported() {
          ```\n",
     );
     let found = transcripts(&block[0]).unwrap();
-    let server = ServerKind::Lesson(1).start();
-    let error = check(&found[0], server.address()).unwrap_err();
+    let running = ServerKind::Lesson(1).start();
+    let error = check(&found[0], running.server.address()).unwrap_err();
     assert!(error.contains("the output differs"), "{error}");
     assert!(
         error.contains("Hello World") && error.contains("Hallo Welt"),
@@ -680,7 +833,7 @@ fn a_wrong_expected_output_is_reported() {
          ```\n",
     );
     let found = transcripts(&block[0]).unwrap();
-    check(&found[0], server.address()).unwrap();
+    check(&found[0], running.server.address()).unwrap();
 }
 
 #[test]
@@ -713,12 +866,21 @@ fn commands_are_understood() {
         Request::Raw(b"A\r\n\t\\\0\x7f%   .".to_vec())
     );
 
+    let command = parse_command(r"printf 'x' | nc -N 127.0.0.1 8000").unwrap();
+    assert_eq!(command.request, Request::Raw(b"x".to_vec()));
+
     let command = parse_command("curl -si http://127.0.0.1:8001/a?b=c").unwrap();
     assert_eq!(command.port, 8001);
     assert!(!command.cat_a);
     assert_eq!(
         command.request.bytes(4321),
         b"GET /a?b=c HTTP/1.1\r\nHost: 127.0.0.1:4321\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n"
+    );
+
+    let command = parse_command("curl -sI http://127.0.0.1:8000/style.css").unwrap();
+    assert_eq!(
+        command.request.bytes(8000),
+        b"HEAD /style.css HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n"
     );
 }
 
@@ -747,6 +909,43 @@ fn dots_stand_for_any_number_of_lines() {
     assert!(!lines_match(&lines("a|...|d"), &lines("a|b|c")));
     assert!(!lines_match(&lines("a|b"), &lines("a|b|c")));
     assert!(!lines_match(&lines("a|b|c"), &lines("a|b")));
+}
+
+#[test]
+fn date_lines_match_any_date_and_nothing_else() {
+    let lines = |text: &str| -> Vec<String> { text.split('|').map(String::from).collect() };
+    let expected = lines("HTTP/1.1 200 OK|Date: ...|Last-Modified: ...");
+    assert!(lines_match(
+        &expected,
+        &lines(
+            "HTTP/1.1 200 OK|Date: Tue, 24 Nov 2026 09:07:02 GMT|\
+             Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT"
+        )
+    ));
+    assert!(line_matches(
+        "Date: ...^M$",
+        "Date: Sun, 06 Nov 1994 08:49:37 GMT^M$"
+    ));
+    for (expected, actual) in [
+        // Not a date, or not in the IMF-fixdate form.
+        ("Date: ...", "Date: yesterday"),
+        ("Date: ...", "Date: Sunday, 06-Nov-94 08:49:37 GMT"),
+        ("Date: ...", "Date: Sun, 06 Nov 1994 08:49:37 UTC"),
+        ("Date: ...", "Date: Sun, 6 Nov 1994 08:49:37 GMT"),
+        ("Date: ...", "Date: Sun, 06 Nov 1994 08:49:37 GMT extra"),
+        // Another field, a missing `^M$`, or a field that is not a date field.
+        ("Date: ...", "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT"),
+        ("Date: ...^M$", "Date: Sun, 06 Nov 1994 08:49:37 GMT$"),
+        ("Expires: ...", "Expires: Sun, 06 Nov 1994 08:49:37 GMT"),
+        ("Date: ...", "Date: "),
+    ] {
+        assert!(
+            !line_matches(expected, actual),
+            "`{expected}` matched `{actual}`"
+        );
+    }
+    // The rule stands for exactly one line, unlike a line `...`.
+    assert!(!lines_match(&lines("Date: ..."), &lines("")));
 }
 
 #[test]
