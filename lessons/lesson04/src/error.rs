@@ -69,7 +69,9 @@ impl HttpError {
             HttpError::VersionNotSupported(version) => {
                 format!("this server speaks HTTP/1.0 and HTTP/1.1, not {version}")
             }
-            HttpError::Io(error) => format!("the connection failed: {error}"),
+            // The details (which file, which error) are for whoever runs the
+            // server, not for the client; `respond` reports them.
+            HttpError::Io(_) => "something went wrong on the server while answering".to_owned(),
         }
     }
 }

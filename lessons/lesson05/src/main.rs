@@ -152,7 +152,12 @@ fn handle_connection(mut stream: TcpStream, document_root: &Path) -> io::Result<
 fn respond(request: &Request, document_root: &Path) -> Response {
     match files::serve_file(document_root, request) {
         Ok(response) => response,
-        Err(error) => Response::error(&error),
+        Err(error) => {
+            if let HttpError::Io(io_error) = &error {
+                eprintln!("error while answering {}: {io_error}", request.target);
+            }
+            Response::error(&error)
+        }
     }
 }
 

@@ -77,7 +77,7 @@ impl HttpError {
             HttpError::Forbidden => "this server may not read that file".to_owned(),
             HttpError::NotFound => "there is no such file on this server".to_owned(),
             HttpError::MethodNotAllowed { method, allowed } => {
-                format!("the method {method} is not allowed here; these are: {allowed}")
+                format!("{method} is not allowed here; use one of: {allowed}")
             }
             HttpError::Conflict => {
                 "a file with this name exists already, and uploads never replace files".to_owned()
@@ -104,7 +104,9 @@ impl HttpError {
             HttpError::VersionNotSupported(version) => {
                 format!("this server speaks HTTP/1.0 and HTTP/1.1, not {version}")
             }
-            HttpError::Io(error) => format!("the connection failed: {error}"),
+            // The details (which file, which error) are for whoever runs the
+            // server, not for the client; `respond` reports them.
+            HttpError::Io(_) => "something went wrong on the server while answering".to_owned(),
         }
     }
 }

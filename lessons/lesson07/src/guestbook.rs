@@ -115,7 +115,7 @@ fn parse_entry(form: &[u8]) -> Result<Entry, HttpError> {
 /// and `%XX` for the byte with that hex value; the bytes are UTF-8 text.
 fn parse_form(form: &[u8]) -> Result<Vec<(String, String)>, HttpError> {
     let form = std::str::from_utf8(form)
-        .map_err(|_| HttpError::BadRequest("the form must be plain ASCII text"))?;
+        .map_err(|_| HttpError::BadRequest("the form must be UTF-8 text"))?;
     form.split('&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {

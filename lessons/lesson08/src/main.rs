@@ -163,7 +163,12 @@ pub fn respond(
 ) -> Response {
     match answer(request, body, stream, config) {
         Ok(response) => response,
-        Err(error) => Response::error(&error),
+        Err(error) => {
+            if let HttpError::Io(io_error) = &error {
+                eprintln!("error while answering {}: {io_error}", request.target);
+            }
+            Response::error(&error)
+        }
     }
 }
 
