@@ -161,25 +161,19 @@ fn send_response(
     } else {
         0
     };
-    let bytes_sent = response.write_to(stream, include_body, keep_alive)?;
+    // Asked before writing: once the client has gone, nobody can tell.
+    let client = stream
+        .peer_addr()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |address| address.ip());
+    let written = response.write_to(stream, include_body, keep_alive);
 
-    if config.request_log {
-        shared::log_request(&shared::RequestLog {
-            method,
-            target,
-            status: status.code(),
-            bytes_sent,
-            duration: started.elapsed(),
-        });
-    }
+    // The access log gets a line for every request, even when the client
+    // went away before it had the whole response.
     if let Some(access_log) = &config.access_log {
         let request_line = request.map_or_else(
             || "-".to_owned(),
             |request| format!("{} {} {}", request.method, request.target, request.version),
         );
-        let client = stream
-            .peer_addr()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |address| address.ip());
         let arrived = SystemTime::now()
             .checked_sub(started.elapsed())
             .unwrap_or(UNIX_EPOCH);
@@ -189,6 +183,16 @@ fn send_response(
             status: status.code(),
             body_bytes,
             time: arrived,
+        });
+    }
+    let bytes_sent = written?;
+    if config.request_log {
+        shared::log_request(&shared::RequestLog {
+            method,
+            target,
+            status: status.code(),
+            bytes_sent,
+            duration: started.elapsed(),
         });
     }
     Ok(())
