@@ -10,17 +10,20 @@
 //! Lesson 01 checks are lenient about everything except the one property
 //! each of them tests, so that a server with one mistake fails exactly the
 //! check for that mistake. From lesson 02 on, every response must be framed
-//! strictly (see `strict`).
+//! strictly (see `strict`). From lesson 07 on a server may keep the
+//! connection open (see `expect_connection`), and the checks that send
+//! several requests on one connection find each response by its length.
 
 mod conditional;
 mod files;
+mod keep_alive;
+mod many_clients;
 mod posting;
-
-use std::net::SocketAddr;
+mod static_server;
 
 use crate::client::{self, Connection, Ending, Exchange, Request, Response};
 use crate::fixture::SiteFile;
-use crate::server::Session;
+use crate::server::{FIRST_LESSON_WITH_KEEP_ALIVE, Session};
 
 /// One thing a server must do.
 #[derive(Debug)]
@@ -96,9 +99,7 @@ impl Check {
     /// Runs the check against the server of `session`.
     pub fn run(&self, session: &mut Session) -> Result<(), Failure> {
         match self.run {
-            Run::Status(request, status) => {
-                expect_status(session.address(), request, status).map(drop)
-            }
+            Run::Status(request, status) => expect_status(session, request, status).map(drop),
             Run::Custom(check) => check(session),
             Run::Restarting(check) => check(session),
         }
@@ -145,6 +146,17 @@ const BODY: &str = "lesson06.md#reading-a-body";
 const EXPECT: &str = "lesson06.md#expect-100-continue";
 const GUESTBOOK: &str = "lesson06.md#the-guestbook";
 const UPLOADS: &str = "lesson06.md#uploads";
+const PERSISTENT: &str = "lesson07.md#persistent-connections";
+const PIPELINING: &str = "lesson07.md#pipelining";
+const WHEN_TO_CLOSE: &str = "lesson07.md#when-to-close";
+const IDLE: &str = "lesson07.md#the-idle-timeout";
+const THREADS: &str = "lesson08.md#a-thread-per-connection";
+const SLOW_CLIENTS: &str = "lesson08.md#slow-clients";
+const FOLDERS: &str = "lesson09.md#folders-and-trailing-slashes";
+const LISTINGS: &str = "lesson09.md#folder-listings";
+const ETAGS: &str = "lesson09.md#etag-and-if-none-match";
+const RANGES: &str = "lesson09.md#byte-ranges";
+const ACCESS_LOG: &str = "lesson09.md#the-access-log";
 
 const fn custom(
     name: &'static str,
@@ -538,7 +550,7 @@ pub static CHECKS: &[Check] = &[
     custom(
         "folder-without-index",
         4,
-        None,
+        Some(8),
         MAPPING,
         "a folder without index.html (/attic/) gets 404",
         files::folder_without_index,
@@ -929,25 +941,212 @@ pub static CHECKS: &[Check] = &[
         "PUT to /guestbook or /uploads/NAME gets 405 with Allow: GET, HEAD, POST; POST to a file gets 405 without POST in Allow",
         posting::allow_lists_post,
     ),
+    // Lesson 07: many requests on one connection.
+    custom(
+        "two-requests-one-connection",
+        7,
+        None,
+        PERSISTENT,
+        "two GETs, one after the other on one HTTP/1.1 connection, are both answered with Connection: keep-alive",
+        keep_alive::two_requests,
+    ),
+    custom(
+        "http10-keep-alive",
+        7,
+        None,
+        PERSISTENT,
+        "HTTP/1.0 with Connection: keep-alive keeps the connection open; HTTP/1.0 without it gets Connection: close, and the connection ends",
+        keep_alive::http10_keep_alive,
+    ),
+    custom(
+        "body-then-request",
+        7,
+        None,
+        PERSISTENT,
+        "an upload whose body looks like a request, sent with a GET right behind it, is stored whole; the GET gets the next response",
+        keep_alive::body_then_request,
+    ),
+    custom(
+        "pipelining",
+        7,
+        None,
+        PIPELINING,
+        "three GETs sent in one write (style.css, a 600 KiB file, dot.png) are answered in order, each response complete",
+        keep_alive::pipelining,
+    ),
+    custom(
+        "pipelining-bodiless-responses",
+        7,
+        None,
+        PIPELINING,
+        "a HEAD, a 304 and a 404 sent in one write with a GET behind them are answered in order, the connection kept open",
+        keep_alive::pipelining_bodiless,
+    ),
+    custom(
+        "connection-close",
+        7,
+        None,
+        WHEN_TO_CLOSE,
+        "on a kept-open connection, a request with Connection: close gets Connection: close, and the request behind it no answer: the connection ends",
+        keep_alive::connection_close,
+    ),
+    custom(
+        "unread-body-closes",
+        7,
+        None,
+        WHEN_TO_CLOSE,
+        "a request whose body the server leaves unread (409 for an upload to a taken name, 405 for a POST to a file) gets Connection: close, and the connection ends",
+        keep_alive::unread_body_closes,
+    ),
+    custom(
+        "malformed-request-closes",
+        7,
+        None,
+        WHEN_TO_CLOSE,
+        "a malformed request (a space before a header's colon, an unknown method, a bad Content-Length, Transfer-Encoding) gets Connection: close, and the connection ends",
+        keep_alive::malformed_closes,
+    ),
+    custom(
+        "idle-timeout",
+        7,
+        None,
+        IDLE,
+        "a connection that stays idle after a response is closed, without a word, once the idle timeout (--idle-timeout 1) has passed",
+        keep_alive::idle_timeout,
+    ),
+    // Lesson 08: many connections at once, and a cap.
+    custom(
+        "stalled-clients-wait-alone",
+        8,
+        None,
+        SLOW_CLIENTS,
+        "while 7 clients stall in the middle of a request head, an 8th is served within 4 s; each stalled one is served once its head is complete",
+        many_clients::stalled_clients_wait_alone,
+    ),
+    custom(
+        "connection-limit",
+        8,
+        None,
+        THREADS,
+        "with 8 connections open (--max-connections 8), a 9th gets 503 with Retry-After and Connection: close at once; once they close, a new client is served",
+        many_clients::connection_limit,
+    ),
+    Check {
+        name: "many-stalled-clients",
+        since: 8,
+        until: None,
+        section: SLOW_CLIENTS,
+        rule: "restarted with --max-connections 64, while 50 clients stall in the middle of a request head, one more is served within 4 s",
+        run: Run::Restarting(many_clients::many_stalled_clients),
+    },
+    // Lesson 09: a real static server.
+    custom(
+        "folder-redirect",
+        9,
+        None,
+        FOLDERS,
+        "a folder without its trailing slash gets 301 to the URL with it: /guide -> /guide/, the query kept, //guide -> /guide/, /shelf/A%20folder -> /shelf/A%20folder/",
+        static_server::folder_redirect,
+    ),
+    custom(
+        "file-with-slash",
+        9,
+        None,
+        FOLDERS,
+        "a file asked for as a folder (/style.css/) gets 404",
+        static_server::file_with_slash,
+    ),
+    custom(
+        "folder-listing",
+        9,
+        None,
+        LISTINGS,
+        "a folder without index.html gets a listing: folders first, then files, each sorted byte by byte, names HTML-escaped, links percent-encoded, no links that leave the root",
+        static_server::folder_listing,
+    ),
+    custom(
+        "etag",
+        9,
+        None,
+        ETAGS,
+        "a file comes with an ETag in double quotes, the same for HEAD, different for another file",
+        static_server::etag,
+    ),
+    custom(
+        "if-none-match",
+        9,
+        None,
+        ETAGS,
+        "If-None-Match with the file's ETag, with W/ before it, *, or in a list gets 304 with the ETag (for HEAD too)",
+        static_server::if_none_match,
+    ),
+    custom(
+        "if-none-match-first",
+        9,
+        None,
+        ETAGS,
+        "If-None-Match with another tag gets 200, even with an If-Modified-Since that alone would get 304",
+        static_server::if_none_match_first,
+    ),
+    custom(
+        "range-part",
+        9,
+        None,
+        RANGES,
+        "Range: bytes=0-9, bytes=10- and bytes=250-1000 (end beyond the file) get 206, those bytes, and Content-Range: bytes 0-9/256 and so on",
+        static_server::range_part,
+    ),
+    custom(
+        "range-suffix",
+        9,
+        None,
+        RANGES,
+        "Range: bytes=-5 gets 206 with the last 5 bytes; bytes=-1000 the whole file as bytes 0-255/256",
+        static_server::range_suffix,
+    ),
+    custom(
+        "range-not-satisfiable",
+        9,
+        None,
+        RANGES,
+        "a Range that starts at or past the end of the file (bytes=256-, bytes=1000-2000) or is empty (bytes=-0) gets 416 with Content-Range: bytes */256",
+        static_server::range_not_satisfiable,
+    ),
+    custom(
+        "range-whole-file",
+        9,
+        None,
+        RANGES,
+        "several ranges, a broken range or another unit get the whole file with 200, HEAD ignores Range, and every file says Accept-Ranges: bytes",
+        static_server::range_whole_file,
+    ),
+    custom(
+        "access-log",
+        9,
+        None,
+        ACCESS_LOG,
+        "after a GET, a HEAD, a 404 and a range on one connection, the access log (--access-log) has a Common Log Format line for each, with status and body bytes",
+        static_server::access_log,
+    ),
 ];
 
 /// Sends `request`; a failure to connect fails the check.
-fn send(address: SocketAddr, request: &[u8]) -> Result<Exchange, Failure> {
-    send_in_pieces(address, request, 1)
+fn send(session: &Session, request: &[u8]) -> Result<Exchange, Failure> {
+    send_in_pieces(session, request, 1)
 }
 
-fn send_in_pieces(address: SocketAddr, request: &[u8], pieces: usize) -> Result<Exchange, Failure> {
-    client::exchange_in_pieces(address, request, pieces)
-        .map_err(|error| cannot_connect(address, &error))
+fn send_in_pieces(session: &Session, request: &[u8], pieces: usize) -> Result<Exchange, Failure> {
+    client::exchange_in_pieces(session.address(), request, pieces)
+        .map_err(|error| cannot_connect(session, &error))
 }
 
 /// Opens a connection to send and read step by step.
-fn connect(address: SocketAddr) -> Result<Connection, Failure> {
-    Connection::open(address).map_err(|error| cannot_connect(address, &error))
+fn connect(session: &Session) -> Result<Connection, Failure> {
+    Connection::open(session.address()).map_err(|error| cannot_connect(session, &error))
 }
 
-fn cannot_connect(address: SocketAddr, error: &std::io::Error) -> Failure {
-    Failure::without_exchange(format!("cannot connect to {address}: {error}"))
+fn cannot_connect(session: &Session, error: &std::io::Error) -> Failure {
+    Failure::without_exchange(format!("cannot connect to {}: {error}", session.address()))
 }
 
 /// Percent-encodes every byte but ASCII letters, digits, `-`, `.` and `_`.
@@ -983,15 +1182,20 @@ fn answered(exchange: &Exchange) -> Result<&Response, Failure> {
 
 /// From lesson 02 on, every response must be framed strictly: CR LF line
 /// endings, a well-formed status line, `Content-Type`, a `Content-Length`
-/// that matches the body, `Connection: close`, an explanation for every
-/// error status (in plain text, or for 404 in a page), and a clean close.
+/// that matches the body, `Connection: close` (see `expect_connection`),
+/// an explanation for every error status (in plain text, or for 404 in a
+/// page), and a clean close.
 ///
 /// Responses that have no body by definition (RFC 9112, section 6.3) are
 /// judged accordingly: a 304 has neither `Content-Type` nor
 /// `Content-Length` to check, and the body of a response to HEAD may be
 /// missing. Whether it must be missing is for the HEAD checks to say:
 /// before lesson 05, servers treat HEAD like any other method.
-fn strict(exchange: &Exchange) -> Result<&Response, Failure> {
+///
+/// A response read from a connection that stays open (`Ending::Open`) is
+/// complete where its `Content-Length` says; whether the server closes
+/// after it, when it should, is for the caller to find out.
+fn strict<'a>(session: &Session, exchange: &'a Exchange) -> Result<&'a Response, Failure> {
     let response = answered(exchange).map_err(|failure| {
         let nothing_came = exchange.received.is_empty();
         failure.in_section(if nothing_came { CLOSING } else { FRAMING })
@@ -1063,13 +1267,8 @@ fn strict(exchange: &Exchange) -> Result<&Response, Failure> {
             }
         }
     }
-    if !response
-        .field("Connection")
-        .is_some_and(|value| value.eq_ignore_ascii_case("close"))
-    {
-        return framing("the response lacks Connection: close".into());
-    }
-    if exchange.ending != Ending::Closed {
+    expect_connection(session, exchange)?;
+    if !matches!(exchange.ending, Ending::Closed | Ending::Open) {
         return Err(Failure::new(
             exchange,
             format!(
@@ -1082,27 +1281,60 @@ fn strict(exchange: &Exchange) -> Result<&Response, Failure> {
     Ok(response)
 }
 
+/// Fails unless the response's `Connection` field says what the server
+/// does next. Until lesson 06 that is always `close`. From lesson 07 on a
+/// server may also say `keep-alive`, when the request lets the connection
+/// stay open: an HTTP/1.1 request without `Connection: close`, or an
+/// HTTP/1.0 request with `Connection: keep-alive`.
+fn expect_connection(session: &Session, exchange: &Exchange) -> Result<(), Failure> {
+    let value = exchange.response.field("Connection").unwrap_or_default();
+    if value.eq_ignore_ascii_case("close") {
+        return Ok(());
+    }
+    let keeps_alive = value.eq_ignore_ascii_case("keep-alive");
+    let (problem, section) = if session.lesson() < FIRST_LESSON_WITH_KEEP_ALIVE {
+        ("the response lacks Connection: close", FRAMING)
+    } else if !client::allows_keep_alive(&exchange.sent) {
+        (
+            "the request asks to close the connection (Connection: close, or HTTP/1.0 without Connection: keep-alive), so the response must say Connection: close",
+            WHEN_TO_CLOSE,
+        )
+    } else if keeps_alive {
+        return Ok(());
+    } else {
+        (
+            "the response lacks Connection: keep-alive (or close)",
+            PERSISTENT,
+        )
+    };
+    Err(Failure::new(exchange, problem).in_section(section))
+}
+
 /// Sends `request` and expects a strictly framed response with `status`.
-fn expect_status(address: SocketAddr, request: &[u8], status: u16) -> Result<Exchange, Failure> {
-    let exchange = send(address, request)?;
-    expect_status_in(&exchange, &[status])?;
+fn expect_status(session: &Session, request: &[u8], status: u16) -> Result<Exchange, Failure> {
+    let exchange = send(session, request)?;
+    expect_status_in(session, &exchange, &[status])?;
     Ok(exchange)
 }
 
 /// Sends each of `requests` and expects `status` for every one.
 fn expect_status_for_each(
-    address: SocketAddr,
+    session: &Session,
     requests: impl IntoIterator<Item = Request>,
     status: u16,
 ) -> Result<(), Failure> {
     requests
         .into_iter()
-        .try_for_each(|request| expect_status(address, &request.bytes(), status).map(drop))
+        .try_for_each(|request| expect_status(session, &request.bytes(), status).map(drop))
 }
 
 /// Expects a strictly framed response with one of `statuses`.
-fn expect_status_in<'a>(exchange: &'a Exchange, statuses: &[u16]) -> Result<&'a Response, Failure> {
-    let response = strict(exchange)?;
+fn expect_status_in<'a>(
+    session: &Session,
+    exchange: &'a Exchange,
+    statuses: &[u16],
+) -> Result<&'a Response, Failure> {
+    let response = strict(session, exchange)?;
     if response.code.is_some_and(|code| statuses.contains(&code)) {
         return Ok(response);
     }
@@ -1121,12 +1353,8 @@ fn expect_status_in<'a>(exchange: &'a Exchange, statuses: &[u16]) -> Result<&'a 
 
 /// Expects `file` for `request`: 200, its `Content-Type`, and its content
 /// byte for byte.
-fn expect_file(
-    address: SocketAddr,
-    request: &Request,
-    file: &SiteFile,
-) -> Result<Exchange, Failure> {
-    let exchange = expect_status(address, &request.bytes(), 200)?;
+fn expect_file(session: &Session, request: &Request, file: &SiteFile) -> Result<Exchange, Failure> {
+    let exchange = expect_status(session, &request.bytes(), 200)?;
     expect_content(&exchange, file.path, file.content_type, &(file.content)())?;
     Ok(exchange)
 }
@@ -1207,8 +1435,8 @@ fn expect_allowed(exchange: &Exchange, methods: &[&str]) -> Result<(), Failure> 
 }
 
 /// Expects a 200 page of type `text/html` for `request`.
-fn expect_page(address: SocketAddr, request: &[u8]) -> Result<Exchange, Failure> {
-    let exchange = expect_status(address, request, 200)?;
+fn expect_page(session: &Session, request: &[u8]) -> Result<Exchange, Failure> {
+    let exchange = expect_status(session, request, 200)?;
     let content_type = exchange.response.field("Content-Type").unwrap_or_default();
     if !content_type.starts_with("text/html") {
         return Err(Failure::new(
@@ -1245,8 +1473,8 @@ fn expect_in_order(exchange: &Exchange, texts: &[&str]) -> Result<(), Failure> {
 
 /// Fails unless the server still answers a simple request, after
 /// `what_happened` to a previous connection.
-fn still_answers(address: SocketAddr, what_happened: &str) -> Result<(), Failure> {
-    let exchange = send(address, SIMPLE)?;
+fn still_answers(session: &Session, what_happened: &str) -> Result<(), Failure> {
+    let exchange = send(session, SIMPLE)?;
     answered(&exchange).map_err(|failure| Failure {
         problem: format!(
             "after {what_happened}, the server no longer answers: {}",
@@ -1258,8 +1486,7 @@ fn still_answers(address: SocketAddr, what_happened: &str) -> Result<(), Failure
 }
 
 fn hallo_welt(session: &Session) -> Result<(), Failure> {
-    let address = session.address();
-    let exchange = send(address, b"GET /irgendwas HTTP/1.0\r\n\r\n")?;
+    let exchange = send(session, b"GET /irgendwas HTTP/1.0\r\n\r\n")?;
     let response = answered(&exchange)?;
     if response.code != Some(200) {
         return Err(Failure::new(&exchange, "expected status 200"));
@@ -1271,8 +1498,7 @@ fn hallo_welt(session: &Session) -> Result<(), Failure> {
 }
 
 fn crlf_line_endings(session: &Session) -> Result<(), Failure> {
-    let address = session.address();
-    let exchange = send(address, SIMPLE)?;
+    let exchange = send(session, SIMPLE)?;
     let response = answered(&exchange)?;
     if !response.crlf_only {
         return Err(Failure::new(
@@ -1290,12 +1516,11 @@ fn crlf_line_endings(session: &Session) -> Result<(), Failure> {
 }
 
 fn long_request_head(session: &Session) -> Result<(), Failure> {
-    let address = session.address();
     let request = format!(
         "GET / HTTP/1.1\r\nHost: localhost\r\nX-Long: {}\r\n\r\n",
         "a".repeat(4096)
     );
-    let exchange = send(address, request.as_bytes())?;
+    let exchange = send(session, request.as_bytes())?;
     answered(&exchange)?;
     if exchange.ending != Ending::Closed {
         return Err(Failure::new(
@@ -1310,8 +1535,7 @@ fn long_request_head(session: &Session) -> Result<(), Failure> {
 }
 
 fn request_in_pieces(session: &Session) -> Result<(), Failure> {
-    let address = session.address();
-    let exchange = send_in_pieces(address, SIMPLE, 20)?;
+    let exchange = send_in_pieces(session, SIMPLE, 20)?;
     if exchange.answered_early {
         return Err(Failure::new(
             &exchange,
@@ -1330,58 +1554,51 @@ fn request_in_pieces(session: &Session) -> Result<(), Failure> {
 }
 
 fn silent_client(session: &Session) -> Result<(), Failure> {
-    let address = session.address();
-    drop(client::connect(address));
+    drop(client::connect(session.address()));
     still_answers(
-        address,
+        session,
         "a client connected and left without sending anything",
     )
 }
 
 fn half_head_client(session: &Session) -> Result<(), Failure> {
-    let address = session.address();
-    if let Ok(mut stream) = client::connect(address) {
+    if let Ok(mut stream) = client::connect(session.address()) {
         let _ = std::io::Write::write_all(&mut stream, b"GET / HTTP/1.1\r\nHost: loc");
     }
-    still_answers(address, "a client sent half a head and left")
+    still_answers(session, "a client sent half a head and left")
 }
 
 fn garbage_bytes(session: &Session) -> Result<(), Failure> {
-    let address = session.address();
     // The first bytes a browser sends when it speaks HTTPS to an HTTP port.
     let garbage = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\x00\xff\xfe\x80\r\n\r\n";
-    let _ = send(address, garbage);
-    still_answers(address, "a client sent binary garbage")
+    let _ = send(session, garbage);
+    still_answers(session, "a client sent binary garbage")
 }
 
 fn page_shows_request_line(session: &Session) -> Result<(), Failure> {
-    let address = session.address();
-    let exchange = expect_page(address, b"GET /some/path?x=1 HTTP/1.0\r\n\r\n")?;
+    let exchange = expect_page(session, b"GET /some/path?x=1 HTTP/1.0\r\n\r\n")?;
     expect_in_order(&exchange, &["GET", "/some/path?x=1", "HTTP/1.0"])
 }
 
 fn long_target(session: &Session) -> Result<(), Failure> {
-    let address = session.address();
     let request = format!(
         "GET /{} HTTP/1.1\r\nHost: localhost\r\n\r\n",
         "a".repeat(20 * 1024)
     );
-    expect_status(address, request.as_bytes(), 414).map(drop)
+    expect_status(session, request.as_bytes(), 414).map(drop)
 }
 
 fn large_header_section(session: &Session) -> Result<(), Failure> {
-    let address = session.address();
     let fields: String = (0..20)
         .map(|index| format!("X-Filler-{index}: {}\r\n", "b".repeat(1024)))
         .collect();
     let request = format!("GET / HTTP/1.1\r\nHost: localhost\r\n{fields}\r\n");
-    expect_status(address, request.as_bytes(), 431).map(drop)
+    expect_status(session, request.as_bytes(), 431).map(drop)
 }
 
 fn header_fields_listed(session: &Session) -> Result<(), Failure> {
-    let address = session.address();
     let exchange = expect_page(
-        address,
+        session,
         b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Grader-Probe: hello-123\r\nAccept: */*\r\n\r\n",
     )?;
     expect_in_order(
@@ -1398,9 +1615,8 @@ fn header_fields_listed(session: &Session) -> Result<(), Failure> {
 }
 
 fn header_value_trimmed(session: &Session) -> Result<(), Failure> {
-    let address = session.address();
     let exchange = expect_page(
-        address,
+        session,
         b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Padded: \t  padded value \t \r\n\r\n",
     )?;
     expect_in_order(&exchange, &["X-Padded", "padded value"])?;
@@ -1422,9 +1638,8 @@ fn header_value_trimmed(session: &Session) -> Result<(), Failure> {
 }
 
 fn header_value_escaped(session: &Session) -> Result<(), Failure> {
-    let address = session.address();
     let exchange = expect_page(
-        address,
+        session,
         b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Markup: <b>bold</b>\r\n\r\n",
     )?;
     if exchange.response.body_text().contains("<b>bold") {
@@ -1437,9 +1652,8 @@ fn header_value_escaped(session: &Session) -> Result<(), Failure> {
 }
 
 fn http10_without_host(session: &Session) -> Result<(), Failure> {
-    let address = session.address();
     let exchange = expect_page(
-        address,
+        session,
         b"GET / HTTP/1.0\r\nX-Grader-Probe: hello-10\r\n\r\n",
     )?;
     expect_in_order(&exchange, &["X-Grader-Probe", "hello-10"])
@@ -1459,5 +1673,24 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), CHECKS.len());
+    }
+
+    /// The rules name the settings the grader starts a server with.
+    #[test]
+    fn rules_name_the_settings() {
+        use crate::server::{IDLE_TIMEOUT, MAX_CONNECTIONS};
+        let rule = |name: &str| {
+            CHECKS
+                .iter()
+                .find(|check| check.name == name)
+                .map(|check| check.rule)
+                .unwrap_or_default()
+        };
+        let idle = format!("--idle-timeout {})", client::seconds(IDLE_TIMEOUT));
+        assert!(rule("idle-timeout").contains(&idle));
+        let cap = format!("(--max-connections {MAX_CONNECTIONS})");
+        assert!(rule("connection-limit").contains(&cap));
+        let stalled = format!("while {} clients stall", MAX_CONNECTIONS - 1);
+        assert!(rule("stalled-clients-wait-alone").contains(&stalled));
     }
 }

@@ -2,12 +2,17 @@
 //! comes back, including what a forgiving client would hide (bare LF line
 //! endings, a wrong `Content-Length`, a reset instead of a clean close).
 //!
-//! The servers of the course close the connection after each response, so
-//! a response is everything read until the end of the stream. `Request`
+//! Until lesson 06 the servers of the course close the connection after
+//! each response, so a response is everything read until the end of the
+//! stream; `exchange` works that way. From lesson 07 on a connection may
+//! carry many requests, and `Connection` finds where each response ends by
+//! its `Content-Length` instead (`Response::framed_length`). `Request`
 //! builds the requests the checks send, `Connection` sends and reads step
-//! by step (to wait for `100 Continue`, or to leave in the middle of a
-//! body), and `Response::parse` is the one place that reads a response.
+//! by step (to wait for `100 Continue`, to leave in the middle of a body,
+//! or to send several requests on one connection), and `Response::parse`
+//! is the one place that reads a response.
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::thread;
@@ -40,13 +45,16 @@ pub struct Exchange {
 /// How a connection ended, seen from the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ending {
+    /// The response was complete where its `Content-Length` said, and we
+    /// stopped reading there: the connection may carry the next request.
+    Open,
     /// The server closed it normally (we read the end of the stream).
     Closed,
     /// The server reset it (ECONNRESET, or a failed write): a response
     /// still in flight may be lost.
     Reset,
-    /// Nothing more came for `TIMEOUT`, and the server did not close.
-    TimedOut,
+    /// Nothing more came for this long, and the server did not close.
+    TimedOut(Duration),
     /// The response was longer than `MAX_RESPONSE_BYTES`.
     TooLong,
     /// Some other error.
@@ -56,12 +64,13 @@ pub enum Ending {
 impl std::fmt::Display for Ending {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Ending::Open => formatter.write_str("the server kept the connection open"),
             Ending::Closed => formatter.write_str("the server closed the connection"),
             Ending::Reset => formatter.write_str("the server reset the connection (ECONNRESET)"),
-            Ending::TimedOut => write!(
+            Ending::TimedOut(waited) => write!(
                 formatter,
                 "the server neither answered nor closed within {} s",
-                TIMEOUT.as_secs()
+                seconds(*waited)
             ),
             Ending::TooLong => write!(
                 formatter,
@@ -73,10 +82,19 @@ impl std::fmt::Display for Ending {
     }
 }
 
+/// A duration in seconds, to a tenth: `4`, `0.5`.
+pub fn seconds(duration: Duration) -> String {
+    let tenths = (duration.as_millis() + 50) / 100;
+    match tenths % 10 {
+        0 => (tenths / 10).to_string(),
+        tenth => format!("{}.{tenth}", tenths / 10),
+    }
+}
+
 impl From<io::Error> for Ending {
     fn from(error: io::Error) -> Ending {
         match error.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Ending::TimedOut,
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Ending::TimedOut(TIMEOUT),
             io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::BrokenPipe => Ending::Reset,
@@ -147,6 +165,11 @@ impl Request {
         self
     }
 
+    /// Whether the response will have no body because this is a HEAD.
+    pub fn is_head(&self) -> bool {
+        self.method == "HEAD"
+    }
+
     /// The head: request line, header fields and the empty line.
     pub fn head_bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::new();
@@ -176,6 +199,35 @@ impl Request {
         let mut bytes = self.head_bytes();
         bytes.extend_from_slice(&self.body);
         bytes
+    }
+}
+
+/// Whether the request at the start of `request` lets the server keep the
+/// connection open after its response (RFC 9112, section 9.3): an HTTP/1.1
+/// request (or a later 1.x) unless it says `Connection: close`, an HTTP/1.0
+/// request only when it says `Connection: keep-alive`.
+pub fn allows_keep_alive(request: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(request);
+    let head = head.split("\r\n\r\n").next().unwrap_or_default();
+    let mut lines = head.split("\r\n").skip_while(|line| line.is_empty());
+    let version = lines
+        .next()
+        .and_then(|request_line| request_line.rsplit(' ').next())
+        .unwrap_or_default()
+        .to_owned();
+    let options: Vec<String> = lines
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(name, _)| name.eq_ignore_ascii_case("Connection"))
+        .flat_map(|(_, value)| value.split(','))
+        .map(|option| option.trim().to_ascii_lowercase())
+        .collect();
+    let says = |option: &str| options.iter().any(|listed| listed == option);
+    match version.strip_prefix("HTTP/1.") {
+        Some("0") => says("keep-alive"),
+        Some(minor) if minor.len() == 1 && minor.bytes().all(|byte| byte.is_ascii_digit()) => {
+            !says("close")
+        }
+        _ => false,
     }
 }
 
@@ -229,10 +281,17 @@ pub fn exchange_in_pieces(
 #[derive(Debug)]
 pub struct Connection {
     stream: TcpStream,
+    /// Everything sent so far.
     sent: Vec<u8>,
+    /// What came back and has not been taken as a response yet.
     received: Vec<u8>,
+    /// The requests sent with `send_requests` whose responses have not
+    /// been read yet, oldest first.
+    awaiting: VecDeque<Request>,
     /// How sending failed, if it did; it ends the exchange.
     send_error: Option<Ending>,
+    /// How reading ended for good, once the server closed or reset.
+    read_error: Option<Ending>,
 }
 
 impl Connection {
@@ -242,7 +301,9 @@ impl Connection {
             stream: connect(address)?,
             sent: Vec::new(),
             received: Vec::new(),
+            awaiting: VecDeque::new(),
             send_error: None,
+            read_error: None,
         })
     }
 
@@ -259,6 +320,15 @@ impl Connection {
                 false
             }
         }
+    }
+
+    /// Sends `requests` in one write, as a pipelining client does, and
+    /// remembers them, so that `next_response` knows what each response
+    /// answers. False when sending failed.
+    pub fn send_requests(&mut self, requests: &[Request]) -> bool {
+        let bytes: Vec<u8> = requests.iter().flat_map(Request::bytes).collect();
+        self.awaiting.extend(requests.iter().cloned());
+        self.send(&bytes)
     }
 
     /// Whether the server has sent something or closed, without waiting.
@@ -278,31 +348,69 @@ impl Connection {
     /// `100 Continue` counts), the server closes, or `within` has passed.
     /// Returns what came so far, parsed; `None` when nothing came.
     pub fn wait_for_head(&mut self, within: Duration) -> Option<Response> {
-        let deadline = Instant::now() + within;
-        let mut buffer = [0; 4096];
-        while !contains_empty_line(&self.received) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
-                break;
-            }
-            match self.stream.read(&mut buffer) {
-                Ok(0) => break,
-                Ok(count) => self.received.extend(buffer.iter().take(count)),
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
-        }
-        let _ = self.stream.set_read_timeout(Some(TIMEOUT));
+        self.read_until(within, contains_empty_line);
         (!self.received.is_empty()).then(|| Response::parse(&self.received, false))
     }
 
+    /// Reads the response to the oldest request sent with `send_requests`
+    /// (or, when there is none, to what `send` sent), waiting at most
+    /// `within`. It ends where its `Content-Length` says, so the
+    /// connection can carry the next request: the exchange's ending is
+    /// then `Open`. When the length is missing, the response is what came
+    /// until the server closed.
+    pub fn next_response(&mut self, within: Duration) -> Exchange {
+        let request = self.awaiting.pop_front();
+        let to_head = request
+            .as_ref()
+            .map_or_else(|| self.sent.starts_with(b"HEAD "), Request::is_head);
+        let read_ending = self.read_until(within, |received| {
+            Response::framed_length(received, to_head).is_some()
+        });
+        let (received, ending) = match Response::framed_length(&self.received, to_head) {
+            Some(length) => (self.received.drain(..length).collect(), Ending::Open),
+            None => (
+                std::mem::take(&mut self.received),
+                self.send_error
+                    .clone()
+                    .or(read_ending)
+                    .unwrap_or(Ending::TimedOut(within)),
+            ),
+        };
+        Exchange {
+            sent: request.map_or_else(|| self.sent.clone(), |request| request.bytes()),
+            response: Response::parse(&received, to_head),
+            received,
+            ending,
+            answered_early: false,
+        }
+    }
+
+    /// Waits up to `within` for the server to close, without closing our
+    /// side first. The exchange holds whatever came meanwhile (nothing,
+    /// from a server that closes as it should) and how the wait ended.
+    pub fn wait_for_close(&mut self, within: Duration) -> Exchange {
+        let ending = self
+            .read_until(within, |_| false)
+            .unwrap_or(Ending::TimedOut(within));
+        let received = std::mem::take(&mut self.received);
+        Exchange {
+            sent: self.sent.clone(),
+            response: Response::parse(&received, false),
+            received,
+            ending,
+            answered_early: false,
+        }
+    }
+
     /// Half-closes, reads until the server closes, and returns everything
-    /// sent and received.
+    /// sent and received (that `next_response` has not taken).
     pub fn finish(mut self) -> Exchange {
         // Tell the server we are done sending. This fails when the server
         // has already closed, which the read below notices anyway.
         let _ = self.stream.shutdown(Shutdown::Write);
-        let read_ending = read_to_end(&mut self.stream, &mut self.received);
+        let read_ending = self
+            .read_until(TIMEOUT, |_| false)
+            .unwrap_or(Ending::TimedOut(TIMEOUT));
         let to_head = self.sent.starts_with(b"HEAD ");
         Exchange {
             response: Response::parse(&self.received, to_head),
@@ -312,35 +420,53 @@ impl Connection {
             answered_early: false,
         }
     }
+
+    /// Reads until `done` says that `received` is complete (`None`), the
+    /// server closes or resets, `MAX_RESPONSE_BYTES` have piled up, or
+    /// `within` has passed: then it returns how reading ended. Every read
+    /// of the connection goes through here, and sets its own timeout.
+    fn read_until(&mut self, within: Duration, done: impl Fn(&[u8]) -> bool) -> Option<Ending> {
+        let deadline = Instant::now() + within;
+        let mut buffer = [0; 16 * 1024];
+        let ending = loop {
+            if done(&self.received) {
+                return None;
+            }
+            if let Some(ending) = &self.read_error {
+                return Some(ending.clone());
+            }
+            if self.received.len() > MAX_RESPONSE_BYTES {
+                return Some(Ending::TooLong);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Some(Ending::TimedOut(within));
+            }
+            if let Err(error) = self.stream.set_read_timeout(Some(left)) {
+                break Ending::from(error);
+            }
+            match self.stream.read(&mut buffer) {
+                Ok(0) => break Ending::Closed,
+                Ok(count) => self.received.extend(buffer.iter().take(count)),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
+                Err(error) => break Ending::from(error),
+            }
+        };
+        // Closed, reset or broken: no later read can change that.
+        self.read_error = Some(ending.clone());
+        Some(ending)
+    }
 }
 
 /// Whether `bytes` hold an empty line (CR LF CR LF, or two bare LFs).
 fn contains_empty_line(bytes: &[u8]) -> bool {
     bytes.windows(4).any(|window| window == b"\r\n\r\n")
         || bytes.windows(2).any(|window| window == b"\n\n")
-}
-
-/// Reads into `received` until the server closes, at most
-/// `MAX_RESPONSE_BYTES` and `TIMEOUT`.
-fn read_to_end(stream: &mut TcpStream, received: &mut Vec<u8>) -> Ending {
-    let started = Instant::now();
-    let mut buffer = [0; 16 * 1024];
-    loop {
-        if started.elapsed() > TIMEOUT {
-            return Ending::TimedOut;
-        }
-        match stream.read(&mut buffer) {
-            Ok(0) => return Ending::Closed,
-            Ok(count) => {
-                received.extend(buffer.iter().take(count));
-                if received.len() > MAX_RESPONSE_BYTES {
-                    return Ending::TooLong;
-                }
-            }
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Ending::from(error),
-        }
-    }
 }
 
 /// A response as it came, parsed leniently: lines may end with CR LF or a
@@ -412,6 +538,27 @@ impl Response {
                 || (response.bodiless && response.body.is_empty())
         });
         response
+    }
+
+    /// How many bytes at the start of `bytes` make one complete response
+    /// (with the interim responses before it), when a connection carries
+    /// several: the head, then as many bytes as `Content-Length` says, or
+    /// none when the response has no body by definition (`bodiless`).
+    /// `None` while the response is incomplete, and when it has no usable
+    /// `Content-Length`: then only the server's close can end it.
+    pub fn framed_length(bytes: &[u8], to_head: bool) -> Option<usize> {
+        let response = Response::parse(bytes, to_head);
+        let interim_only = response.code.is_some_and(|code| (100..200).contains(&code));
+        if !response.head_complete || interim_only {
+            return None;
+        }
+        let body_length = if response.bodiless {
+            0
+        } else {
+            response.field("Content-Length")?.parse().ok()?
+        };
+        let length = response.head.len().checked_add(body_length)?;
+        (length <= bytes.len()).then_some(length)
     }
 
     /// Parses one response head and takes the rest as its body.
@@ -587,6 +734,114 @@ mod tests {
         let response = Response::parse(b"HTTP/1.1 100 Continue\r\n\r\n", false);
         assert_eq!(response.code, Some(100));
         assert!(response.interim.is_empty());
+    }
+
+    #[test]
+    fn frames_responses_by_their_length() {
+        let first = &b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"[..];
+        let both = [first, b"HTTP/1.1 304 Not Modified\r\n\r\n"].concat();
+        assert_eq!(Response::framed_length(&both, false), Some(first.len()));
+        assert_eq!(
+            Response::framed_length(&first[..first.len() - 1], false),
+            None
+        );
+        // A HEAD's response has no body, whatever its Content-Length says;
+        // a 304 has none either.
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
+        assert_eq!(Response::framed_length(head, true), Some(head.len()));
+        assert_eq!(Response::framed_length(head, false), None);
+        let rest = both.get(first.len()..).unwrap();
+        assert_eq!(Response::framed_length(rest, false), Some(rest.len()));
+        // Interim responses belong to the response after them.
+        let continued =
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(
+            Response::framed_length(continued, false),
+            Some(continued.len())
+        );
+        assert_eq!(
+            Response::framed_length(b"HTTP/1.1 100 Continue\r\n\r\n", false),
+            None
+        );
+        // Without a Content-Length, only the server's close ends it.
+        assert_eq!(
+            Response::framed_length(b"HTTP/1.0 200 OK\r\n\r\nHallo", false),
+            None
+        );
+    }
+
+    #[test]
+    fn knows_which_requests_let_the_connection_stay_open() {
+        for (request, allows) in [
+            (Request::get("/"), true),
+            (Request::get("/").version("HTTP/1.2"), true),
+            (Request::get("/").field("Connection", "close"), false),
+            (
+                Request::get("/").field("connection", "Upgrade, CLOSE"),
+                false,
+            ),
+            (Request::get("/").version("HTTP/1.0"), false),
+            (
+                Request::get("/")
+                    .version("HTTP/1.0")
+                    .field("Connection", "Keep-Alive"),
+                true,
+            ),
+            (Request::get("/").version("HTTP/2.0"), false),
+        ] {
+            let bytes = request.bytes();
+            assert_eq!(
+                allows_keep_alive(&bytes),
+                allows,
+                "{}",
+                bytes.escape_ascii()
+            );
+        }
+        assert!(allows_keep_alive(b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assert!(!allows_keep_alive(b""));
+    }
+
+    /// A server that reads two requests, answers both at once, and closes.
+    #[test]
+    fn reads_pipelined_responses_one_by_one() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut requests = Vec::new();
+            let mut buffer = [0; 1024];
+            while requests.windows(4).filter(|w| w == b"\r\n\r\n").count() < 2 {
+                let count = stream.read(&mut buffer).unwrap();
+                requests.extend_from_slice(&buffer[..count]);
+            }
+            stream
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello\
+                      HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n",
+                )
+                .unwrap();
+        });
+        let mut connection = Connection::open(address).unwrap();
+        assert!(connection.send_requests(&[Request::get("/a"), Request::head("/b")]));
+        let first = connection.next_response(TIMEOUT);
+        assert_eq!(first.response.body, b"hello");
+        assert_eq!(first.ending, Ending::Open);
+        assert!(first.sent.starts_with(b"GET /a "));
+        let second = connection.next_response(TIMEOUT);
+        assert_eq!(second.response.field("Connection"), Some("close"));
+        assert!(second.response.body.is_empty());
+        assert!(second.sent.starts_with(b"HEAD /b "));
+        server.join().unwrap();
+        let end = connection.wait_for_close(TIMEOUT);
+        assert_eq!(end.ending, Ending::Closed);
+        assert!(end.received.is_empty());
+    }
+
+    #[test]
+    fn shows_seconds_to_a_tenth() {
+        assert_eq!(seconds(Duration::from_secs(4)), "4");
+        assert_eq!(seconds(Duration::from_millis(3_999)), "4");
+        assert_eq!(seconds(Duration::from_millis(500)), "0.5");
     }
 
     #[test]

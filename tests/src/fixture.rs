@@ -10,9 +10,12 @@
 //!     index.html, style.css, images/dot.png, all-bytes.bin, large.bin,
 //!     hello world.txt, grüße.txt, readme.xyzzy, guide/index.html,
 //!     attic/old.txt (a folder without index.html),
+//!     shelf/ (a folder to list: two folders, three files with names to
+//!       sort, escape and encode, and two links that lead out of the root),
 //!     secret-link.txt -> ../secret.txt, outside -> .. (symbolic links),
 //!     pipe (a named pipe that blocks whoever opens it)
 //!   data/              the data folder of lesson 06 (--data), empty
+//!   access.log         written by the server from lesson 09 on (--access-log)
 //! ```
 //!
 //! Every file's modification time is set to `MODIFIED`, so that lesson 05's
@@ -120,6 +123,49 @@ pub const ATTIC_FILE: SiteFile = SiteFile {
     content_type: "text/plain; charset=utf-8",
     content: || b"Old things.\n".to_vec(),
 };
+
+/// The folder without `index.html` whose listing lesson 09 checks.
+pub const SHELF: &str = "shelf";
+
+/// The files of `shelf/`, in the order a listing shows them: first the
+/// files in the two folders (which stand for their folders), then the
+/// files, each group sorted by name, byte by byte (upper case first).
+pub const SHELF_FILES: [SiteFile; 5] = [
+    text_file(
+        "shelf/A folder/one.txt",
+        "/shelf/A%20folder/one.txt",
+        || b"In a folder whose name has a space.\n".to_vec(),
+    ),
+    text_file("shelf/zeta/two.txt", "/shelf/zeta/two.txt", || {
+        b"In a folder, which comes before the files.\n".to_vec()
+    }),
+    text_file("shelf/Z.txt", "/shelf/Z.txt", || {
+        b"Upper case sorts first.\n".to_vec()
+    }),
+    text_file("shelf/a&b #1.txt", "/shelf/a%26b%20%231.txt", || {
+        b"A name to escape in HTML and to encode in a link.\n".to_vec()
+    }),
+    text_file("shelf/b.txt", "/shelf/b.txt", || {
+        b"The last one.\n".to_vec()
+    }),
+];
+
+/// A `.txt` file of the site, which is `text/plain; charset=utf-8`.
+const fn text_file(path: &'static str, target: &'static str, content: fn() -> Vec<u8>) -> SiteFile {
+    SiteFile {
+        path,
+        target,
+        content_type: "text/plain; charset=utf-8",
+        content,
+    }
+}
+
+/// The symbolic links in `shelf/` that lead out of the root (Unix only):
+/// to the secret file, and to the folder that holds the root.
+pub const SHELF_LEAKS: [(&str, &str); 2] = [
+    ("shelf/leak-file.txt", "../../secret.txt"),
+    ("shelf/leak-folder", "../.."),
+];
 
 /// Every regular file of the site.
 pub const SITE_FILES: [SiteFile; 11] = [
@@ -235,13 +281,16 @@ impl Fixture {
         write_file(&self.secret_path(), self.marker.as_bytes())?;
         fs::create_dir(self.data())?;
         let root = self.root();
-        for file in SITE_FILES {
+        for file in SITE_FILES.iter().chain(&SHELF_FILES) {
             write_file(&root.join(file.path), &(file.content)())?;
         }
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(Path::new("..").join("secret.txt"), root.join(SECRET_LINK))?;
             std::os::unix::fs::symlink("..", root.join(OUTSIDE_LINK))?;
+            for (link, destination) in SHELF_LEAKS {
+                std::os::unix::fs::symlink(destination, root.join(link))?;
+            }
             // `mkfifo` is part of every Unix; without it there is no pipe,
             // and the check for it finds a missing file, which it accepts.
             let _ = std::process::Command::new("mkfifo")
@@ -260,6 +309,12 @@ impl Fixture {
     /// The data folder, to be given as `--data`.
     pub fn data(&self) -> PathBuf {
         self.folder.join("data")
+    }
+
+    /// The access log file, to be given as `--access-log`. The server
+    /// makes it.
+    pub fn access_log(&self) -> PathBuf {
+        self.folder.join("access.log")
     }
 
     /// The secret file beside the root.
@@ -303,7 +358,7 @@ mod tests {
     fn makes_the_files_and_removes_them() {
         let fixture = Fixture::create().unwrap();
         let folder = fixture.folder.clone();
-        for file in SITE_FILES {
+        for file in SITE_FILES.iter().chain(&SHELF_FILES) {
             let path = fixture.root().join(file.path);
             assert_eq!(fs::read(&path).unwrap(), (file.content)(), "{}", file.path);
             assert_eq!(path.metadata().unwrap().modified().unwrap(), modified());
@@ -313,10 +368,10 @@ mod tests {
             fixture.marker()
         );
         #[cfg(unix)]
-        assert_eq!(
-            fs::read_to_string(fixture.root().join(OUTSIDE_LINK).join("secret.txt")).unwrap(),
-            fixture.marker()
-        );
+        for link in [OUTSIDE_LINK, SHELF_LEAKS[1].0] {
+            let secret = fixture.root().join(link).join("secret.txt");
+            assert_eq!(fs::read_to_string(secret).unwrap(), fixture.marker());
+        }
         assert!(fixture.data().is_dir());
         drop(fixture);
         assert!(!folder.exists());

@@ -4,7 +4,9 @@
 //! `--cmd` starts your own program, `--addr` talks to a running server.
 //! From lesson 04 on, the server serves files the grader makes for each
 //! run, so `--cmd` must pass them on with `{root}` (and from lesson 06 on
-//! `{data}`), and `--addr` cannot be used.
+//! `{data}`), and `--addr` cannot be used. Later lessons take the settings
+//! the checks rely on from `{idle_timeout}` (07), `{max_connections}` (08)
+//! and `{access_log}` (09).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -14,7 +16,10 @@ use clap::Parser;
 use grader::checks;
 use grader::fixture::Fixture;
 use grader::report;
-use grader::server::{FIRST_LESSON_WITH_DATA, FIRST_LESSON_WITH_ROOT, Program, Server, Session};
+use grader::server::{
+    FIRST_LESSON_WITH_ACCESS_LOG, FIRST_LESSON_WITH_DATA, FIRST_LESSON_WITH_KEEP_ALIVE,
+    FIRST_LESSON_WITH_ROOT, FIRST_LESSON_WITH_THREADS, Program, Server, Session,
+};
 
 /// Grades an HTTP server by the checks of one lesson of the course.
 #[derive(Parser)]
@@ -26,7 +31,10 @@ struct Cli {
 
     /// Start this command and grade it. {port} is replaced by a free port,
     /// {root} by the folder of test files to serve (lesson 04 on), {data} by
-    /// an empty folder for the server's data (lesson 06 on).
+    /// an empty folder for the server's data (lesson 06 on), {idle_timeout}
+    /// by the seconds an idle connection stays open (lesson 07 on),
+    /// {max_connections} by how many connections to serve at once (lesson
+    /// 08 on), {access_log} by the file for the access log (lesson 09 on).
     /// Example: --cmd "python3 my_server.py --port {port} --root {root}"
     #[arg(long, conflicts_with = "addr")]
     cmd: Option<String>,
@@ -102,11 +110,14 @@ fn start(cli: &Cli) -> Result<Session, String> {
     let started = match (&cli.cmd, cli.addr) {
         (Some(command), _) => {
             warn_about_placeholders(command, cli.lesson);
-            Session::launch(Program::Command(command.clone()), fixture)
+            let program = Program::Command {
+                line: command.clone(),
+                lesson: cli.lesson,
+            };
+            Session::launch(program, fixture)
         }
-        (None, Some(address)) => {
-            Server::running_at(address).map(|server| Session::with_server(server, fixture))
-        }
+        (None, Some(address)) => Server::running_at(address)
+            .map(|server| Session::with_server(server, fixture, cli.lesson)),
         (None, None) => Session::launch(Program::Lesson(cli.lesson), fixture),
     };
     started.map_err(|error| error.to_string())
@@ -118,6 +129,21 @@ fn warn_about_placeholders(command: &str, lesson: u8) {
     for (placeholder, since, what) in [
         ("{root}", FIRST_LESSON_WITH_ROOT, "the test files to serve"),
         ("{data}", FIRST_LESSON_WITH_DATA, "a fresh data folder"),
+        (
+            "{idle_timeout}",
+            FIRST_LESSON_WITH_KEEP_ALIVE,
+            "a short idle timeout",
+        ),
+        (
+            "{max_connections}",
+            FIRST_LESSON_WITH_THREADS,
+            "a small connection cap",
+        ),
+        (
+            "{access_log}",
+            FIRST_LESSON_WITH_ACCESS_LOG,
+            "an access log file the grader reads",
+        ),
     ] {
         if lesson >= since && !command.contains(placeholder) {
             eprintln!(

@@ -8,13 +8,15 @@
 //!
 //! From lesson 04 on a server needs the grader's files (see `fixture`): a
 //! `Session` keeps the server, its files, and what started it, so that a
-//! check can stop the server and start it again on the same files.
+//! check can stop the server and start it again on the same files. Later
+//! lessons also get settings that keep the checks quick: a short idle
+//! timeout (07), a small connection cap (08) and an access log (09).
 
 use std::collections::HashSet;
 use std::io::{self, BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -37,14 +39,42 @@ pub const FIRST_LESSON_WITH_ROOT: u8 = 4;
 /// The first lesson that stores data (`--data`).
 pub const FIRST_LESSON_WITH_DATA: u8 = 6;
 
+/// The first lesson that keeps connections open (`--idle-timeout`).
+pub const FIRST_LESSON_WITH_KEEP_ALIVE: u8 = 7;
+
+/// The first lesson that serves many connections at once
+/// (`--max-connections`).
+pub const FIRST_LESSON_WITH_THREADS: u8 = 8;
+
+/// The first lesson that writes an access log (`--access-log`).
+pub const FIRST_LESSON_WITH_ACCESS_LOG: u8 = 9;
+
+/// The idle timeout the grader gives a server (`--idle-timeout`): short,
+/// so that the check that waits for it is quick.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The connection cap the grader gives a server (`--max-connections`):
+/// small, so that reaching it takes few connections.
+pub const MAX_CONNECTIONS: usize = 8;
+
 /// What to start, so that it can be started again.
 #[derive(Debug, Clone)]
 pub enum Program {
-    /// A lesson's reference binary.
+    /// A lesson's reference binary, graded by that lesson's rules.
     Lesson(u8),
-    /// A shell command with the placeholders `{port}`, `{root}` and
-    /// `{data}`.
-    Command(String),
+    /// A shell command with the placeholders `{port}`, `{root}`, `{data}`,
+    /// `{idle_timeout}`, `{max_connections}` and `{access_log}`, graded by
+    /// the rules of `lesson`.
+    Command { line: String, lesson: u8 },
+}
+
+impl Program {
+    /// The lesson whose rules the program is graded by.
+    pub fn lesson(&self) -> u8 {
+        match self {
+            Program::Lesson(lesson) | Program::Command { lesson, .. } => *lesson,
+        }
+    }
 }
 
 /// A server being graded, the files it was given, and what started it.
@@ -54,6 +84,11 @@ pub struct Session {
     server: Server,
     /// `None` when the grader did not start the server (`--addr`).
     program: Option<Program>,
+    /// The lesson whose rules apply (`Connection: keep-alive` is allowed
+    /// from lesson 07 on, for example).
+    lesson: u8,
+    /// The `--max-connections` the server was started with.
+    max_connections: usize,
     fixture: Fixture,
 }
 
@@ -61,17 +96,22 @@ impl Session {
     /// Starts `program` on the files of `fixture`.
     pub fn launch(program: Program, fixture: Fixture) -> io::Result<Session> {
         Ok(Session {
-            server: Server::launch(&program, &fixture)?,
+            server: Server::launch(&program, &fixture, MAX_CONNECTIONS)?,
+            lesson: program.lesson(),
             program: Some(program),
+            max_connections: MAX_CONNECTIONS,
             fixture,
         })
     }
 
-    /// A session with a server the grader did not start and cannot restart.
-    pub fn with_server(server: Server, fixture: Fixture) -> Session {
+    /// A session with a server the grader did not start and cannot
+    /// restart, graded by the rules of `lesson`.
+    pub fn with_server(server: Server, fixture: Fixture, lesson: u8) -> Session {
         Session {
             server,
             program: None,
+            lesson,
+            max_connections: MAX_CONNECTIONS,
             fixture,
         }
     }
@@ -81,8 +121,22 @@ impl Session {
         self.server.address()
     }
 
+    /// The lesson whose rules the server is graded by.
+    pub fn lesson(&self) -> u8 {
+        self.lesson
+    }
+
+    /// How many connections the server was told to serve at once.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections
+    }
+
     pub fn server(&self) -> &Server {
         &self.server
+    }
+
+    pub fn server_mut(&mut self) -> &mut Server {
+        &mut self.server
     }
 
     pub fn fixture(&self) -> &Fixture {
@@ -92,13 +146,20 @@ impl Session {
     /// Stops the server and starts it again on the same files; its address
     /// may change.
     pub fn restart(&mut self) -> io::Result<()> {
+        self.restart_with_max_connections(self.max_connections)
+    }
+
+    /// Restarts the server with another connection cap, which stays for
+    /// later restarts.
+    pub fn restart_with_max_connections(&mut self, max_connections: usize) -> io::Result<()> {
         let Some(program) = &self.program else {
             return Err(io::Error::other(
                 "the grader cannot restart a server it did not start",
             ));
         };
         self.server.stop();
-        self.server = Server::launch(program, &self.fixture)?;
+        self.max_connections = max_connections;
+        self.server = Server::launch(program, &self.fixture, max_connections)?;
         Ok(())
     }
 }
@@ -136,8 +197,16 @@ impl Server {
     }
 
     /// Starts `program` on the files of `fixture`: a lesson from 04 on
-    /// gets `--root`, from 06 on also `--data`.
-    pub fn launch(program: &Program, fixture: &Fixture) -> io::Result<Server> {
+    /// gets `--root`, from 06 on also `--data`, from 07 on
+    /// `--idle-timeout`, from 08 on `--max-connections`, from 09 on
+    /// `--access-log`. A command gets the same values in its placeholders.
+    pub fn launch(
+        program: &Program,
+        fixture: &Fixture,
+        max_connections: usize,
+    ) -> io::Result<Server> {
+        let idle_timeout = IDLE_TIMEOUT.as_secs_f64().to_string();
+        let max_connections = max_connections.to_string();
         match program {
             Program::Lesson(lesson) => {
                 let mut command = Command::new(built_lesson(*lesson)?);
@@ -148,13 +217,25 @@ impl Server {
                 if *lesson >= FIRST_LESSON_WITH_DATA {
                     command.arg("--data").arg(fixture.data());
                 }
+                if *lesson >= FIRST_LESSON_WITH_KEEP_ALIVE {
+                    command.args(["--idle-timeout", &idle_timeout]);
+                }
+                if *lesson >= FIRST_LESSON_WITH_THREADS {
+                    command.args(["--max-connections", &max_connections]);
+                }
+                if *lesson >= FIRST_LESSON_WITH_ACCESS_LOG {
+                    command.arg("--access-log").arg(fixture.access_log());
+                }
                 Server::start(command, false, None)
             }
-            Program::Command(command_line) => {
-                let command_line = command_line
+            Program::Command { line, .. } => {
+                let line = line
                     .replace("{root}", &shell_word(&fixture.root()))
-                    .replace("{data}", &shell_word(&fixture.data()));
-                Server::start_command(&command_line)
+                    .replace("{data}", &shell_word(&fixture.data()))
+                    .replace("{idle_timeout}", &idle_timeout)
+                    .replace("{max_connections}", &max_connections)
+                    .replace("{access_log}", &shell_word(&fixture.access_log()));
+                Server::start_command(&line)
             }
         }
     }
@@ -193,6 +274,26 @@ impl Server {
     /// Where the server accepts connections.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The process id of the server, when the grader started it.
+    pub fn id(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Waits up to `within` for the server to exit by itself, and returns
+    /// how it exited; `None` when it still runs (or was not started by the
+    /// grader).
+    pub fn wait_for_exit(&mut self, within: Duration) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        let deadline = Instant::now() + within;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
+                _ => return None,
+            }
+        }
     }
 
     /// What the server printed so far (stdout and stderr, the first 16 KiB).

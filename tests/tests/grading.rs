@@ -1,7 +1,8 @@
 //! The grader graded: every reference lesson passes its checks, every check
 //! can fail, the original's mistakes fail exactly the checks for them, an
-//! unsafe file server fails the checks for path safety, and the command
-//! line reports and exits as documented.
+//! unsafe file server fails the checks for path safety, lesson 08 shuts
+//! down gracefully where lesson 07 dies, and the command line reports and
+//! exits as documented.
 
 // A failed assertion (a panic) is how a test reports.
 #![allow(
@@ -11,8 +12,12 @@
     clippy::panic
 )]
 
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, ExitStatus, Output};
+use std::time::Duration;
 
 use grader::checks::{self, Check};
 use grader::fixture::Fixture;
@@ -77,6 +82,21 @@ fn lesson06_passes_its_checks() {
     assert_lesson_passes(6);
 }
 
+#[test]
+fn lesson07_passes_its_checks() {
+    assert_lesson_passes(7);
+}
+
+#[test]
+fn lesson08_passes_its_checks() {
+    assert_lesson_passes(8);
+}
+
+#[test]
+fn lesson09_passes_its_checks() {
+    assert_lesson_passes(9);
+}
+
 /// Each check a lesson adds fails against the lesson before, so none of
 /// them passes without the work the lesson teaches.
 fn assert_new_checks_fail_against_previous_lesson(lesson: u8) {
@@ -123,10 +143,118 @@ fn lesson06_checks_fail_against_lesson05() {
     assert_new_checks_fail_against_previous_lesson(6);
 }
 
+#[test]
+fn lesson07_checks_fail_against_lesson06() {
+    assert_new_checks_fail_against_previous_lesson(7);
+}
+
+#[test]
+fn lesson08_checks_fail_against_lesson07() {
+    assert_new_checks_fail_against_previous_lesson(8);
+}
+
+#[test]
+fn lesson09_checks_fail_against_lesson08() {
+    assert_new_checks_fail_against_previous_lesson(9);
+}
+
+/// The size of the file downloaded while the server is told to stop: far
+/// more than the socket buffers of both ends hold, so the server is still
+/// sending it when the signal comes.
+const DOWNLOAD_BYTES: usize = 32 * 1024 * 1024;
+
+/// How a download fared when its server got SIGTERM in the middle of it.
+struct Interrupted {
+    /// The `Content-Length` of the response, and how many body bytes came.
+    announced: usize,
+    received: usize,
+    /// How the server exited (`None`: it still ran 15 s after the signal).
+    status: Option<ExitStatus>,
+    output: String,
+}
+
+/// Starts `lesson`, starts downloading a large file, sends the server
+/// SIGTERM once the response has begun, and reads the rest.
+fn sigterm_during_download(lesson: u8) -> Interrupted {
+    let fixture = Fixture::create().unwrap();
+    let content = grader::fixture::every_byte_value().repeat(DOWNLOAD_BYTES / 256);
+    fs::write(fixture.root().join("download.bin"), &content).unwrap();
+    let mut session = Session::launch(Program::Lesson(lesson), fixture).unwrap();
+
+    let mut stream = TcpStream::connect(session.address()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    stream
+        .write_all(b"GET /download.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut received = Vec::new();
+    let mut buffer = vec![0; 64 * 1024];
+    while !received.windows(4).any(|window| window == b"\r\n\r\n") {
+        let count = stream.read(&mut buffer).unwrap();
+        assert!(count > 0, "lesson{lesson:02} closed before the head");
+        received.extend_from_slice(&buffer[..count]);
+    }
+    // The response has begun, and most of it cannot have left the server.
+    let pid = session.server().id().unwrap().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+
+    while let Ok(count) = stream.read(&mut buffer) {
+        if count == 0 {
+            break;
+        }
+        received.extend_from_slice(&buffer[..count]);
+    }
+    drop(stream);
+    let text = String::from_utf8_lossy(&received);
+    let (head, _) = text.split_once("\r\n\r\n").unwrap();
+    let announced = head
+        .lines()
+        .find_map(|line| line.strip_prefix("Content-Length: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    Interrupted {
+        announced,
+        received: received.len() - head.len() - 4,
+        status: session.server_mut().wait_for_exit(Duration::from_secs(15)),
+        output: session.server().output(),
+    }
+}
+
+#[test]
+fn lesson08_finishes_a_download_on_sigterm_and_exits_0() {
+    let download = sigterm_during_download(8);
+    assert_eq!(download.announced, DOWNLOAD_BYTES);
+    assert_eq!(download.received, DOWNLOAD_BYTES, "{}", download.output);
+    let status = download
+        .status
+        .expect("lesson08 did not exit after SIGTERM");
+    assert!(status.success(), "{status}: {}", download.output);
+    assert!(
+        download.output.contains("Shutting down"),
+        "{}",
+        download.output
+    );
+}
+
+/// The test above can fail: lesson 07 knows nothing of signals, so SIGTERM
+/// ends it at once, in the middle of the download.
+#[test]
+fn lesson07_dies_on_sigterm_in_the_middle_of_a_download() {
+    let download = sigterm_during_download(7);
+    assert!(download.received < download.announced);
+    let status = download
+        .status
+        .expect("lesson07 did not exit after SIGTERM");
+    assert!(!status.success(), "{status}");
+}
+
 /// The names of the lesson 01 checks that the original fails with `mistake`.
 fn original_fails(mistake: &str) -> Vec<&'static str> {
     let server = Server::start_example_original(mistake).unwrap();
-    let mut session = Session::with_server(server, Fixture::create().unwrap());
+    let mut session = Session::with_server(server, Fixture::create().unwrap(), 1);
     let failed = failures(&mut session, checks::for_lesson(1));
     failed.into_iter().map(|(name, _)| name).collect()
 }
@@ -151,7 +279,10 @@ fn a_single_read_fails_only_the_checks_for_reading_the_head() {
 fn an_unsafe_file_server_fails_the_safety_checks() {
     let unsafe_files = server::built_example("unsafe_files").unwrap();
     let command = command(&unsafe_files, "--port {port} --root {root}");
-    let mut session = launch(Program::Command(command));
+    let mut session = launch(Program::Command {
+        line: command,
+        lesson: 4,
+    });
     let safety = checks::CHECKS
         .iter()
         .filter(|check| ["path-escapes", "symlink-out-of-root"].contains(&check.name));
@@ -170,7 +301,10 @@ fn a_guestbook_that_forgets_fails_the_restart_check() {
         "rm -rf {{data}}/* && exec {}",
         command(&lesson06, "--port {port} --root {root} --data {data}")
     );
-    let mut session = launch(Program::Command(command));
+    let mut session = launch(Program::Command {
+        line: command,
+        lesson: 6,
+    });
     let restart = checks::CHECKS
         .iter()
         .filter(|check| check.name == "guestbook-survives-restart");
@@ -211,14 +345,47 @@ fn cli_fails_the_original_started_with_cmd() {
     assert!(stdout.ends_with(" passed, 3 failed\n"), "{stdout}");
 }
 
-#[test]
-fn cli_grades_a_file_server_started_with_cmd_and_root() {
-    let lesson04 = server::built_lesson(4).unwrap();
-    let command = command(&lesson04, "--port {port} --root {root}");
-    let output = grader(&["lesson04", "--cmd", &command]);
+/// Grades `lesson`'s reference binary started by `--cmd` with
+/// `arguments`, and expects every check to pass, without a warning.
+fn assert_passes_with_cmd(lesson: u8, arguments: &str) {
+    let program = server::built_lesson(lesson).unwrap();
+    let command = command(&program, arguments);
+    let output = grader(&[&format!("lesson{lesson:02}"), "--cmd", &command]);
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(output.stderr.is_empty());
+}
+
+#[test]
+fn cli_grades_a_file_server_started_with_cmd_and_root() {
+    assert_passes_with_cmd(4, "--port {port} --root {root}");
+}
+
+/// The placeholders of later lessons reach the command.
+#[test]
+fn cli_grades_lesson09_started_with_cmd_and_every_placeholder() {
+    assert_passes_with_cmd(
+        9,
+        "--port {port} --root {root} --data {data} --idle-timeout {idle_timeout} \
+         --max-connections {max_connections} --access-log {access_log}",
+    );
+}
+
+#[test]
+fn cli_warns_about_every_placeholder_cmd_leaves_out() {
+    let stderr = grader_error(&["9", "--cmd", "exit 3"]);
+    for placeholder in [
+        "{root}",
+        "{data}",
+        "{idle_timeout}",
+        "{max_connections}",
+        "{access_log}",
+    ] {
+        assert!(
+            stderr.contains(&format!("warning: --cmd has no {placeholder}")),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]

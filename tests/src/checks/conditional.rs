@@ -1,6 +1,5 @@
 //! Lesson 05: HEAD, `Date`, `Last-Modified` and `If-Modified-Since`.
 
-use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 use super::{DATES, Failure, expect_allowed, expect_file, expect_status, send, strict};
@@ -34,9 +33,9 @@ fn parse_imf_fixdate(text: &str) -> Option<SystemTime> {
 
 /// Sends GET and HEAD for `target` and compares: the same status and
 /// header fields (all but `Date`), and no body for HEAD.
-fn expect_head_like_get(address: SocketAddr, target: &str, status: u16) -> Result<(), Failure> {
-    let get = expect_status(address, &Request::get(target).bytes(), status)?;
-    let head = expect_status(address, &Request::head(target).bytes(), status)?;
+fn expect_head_like_get(session: &Session, target: &str, status: u16) -> Result<(), Failure> {
+    let get = expect_status(session, &Request::get(target).bytes(), status)?;
+    let head = expect_status(session, &Request::head(target).bytes(), status)?;
     if !head.response.body.is_empty() {
         return Err(Failure::new(
             &head,
@@ -74,14 +73,14 @@ fn expect_head_like_get(address: SocketAddr, target: &str, status: u16) -> Resul
 
 pub(super) fn head_file(session: &Session) -> Result<(), Failure> {
     for target in ["/", fixture::STYLE.target, fixture::ALL_BYTES.target] {
-        expect_head_like_get(session.address(), target, 200)?;
+        expect_head_like_get(session, target, 200)?;
     }
     Ok(())
 }
 
 pub(super) fn head_error(session: &Session) -> Result<(), Failure> {
-    expect_head_like_get(session.address(), "/no-such-file.html", 404)?;
-    expect_head_like_get(session.address(), "/%zz", 400)
+    expect_head_like_get(session, "/no-such-file.html", 404)?;
+    expect_head_like_get(session, "/%zz", 400)
 }
 
 pub(super) fn date_field(session: &Session) -> Result<(), Failure> {
@@ -95,8 +94,8 @@ pub(super) fn date_field(session: &Session) -> Result<(), Failure> {
         Request::get(fixture::STYLE.target).field("If-Modified-Since", fixture_last_modified()),
     ];
     for request in requests {
-        let exchange = send(session.address(), &request.bytes())?;
-        let response = strict(&exchange)?;
+        let exchange = send(session, &request.bytes())?;
+        let response = strict(session, &exchange)?;
         let Some(date) = response.field("Date") else {
             return Err(Failure::new(&exchange, "the response has no Date field"));
         };
@@ -150,7 +149,7 @@ fn expect_last_modified(exchange: &Exchange) -> Result<(), Failure> {
 
 pub(super) fn last_modified(session: &Session) -> Result<(), Failure> {
     for target in ["/", fixture::STYLE.target] {
-        let exchange = expect_status(session.address(), &Request::get(target).bytes(), 200)?;
+        let exchange = expect_status(session, &Request::get(target).bytes(), 200)?;
         expect_last_modified(&exchange)?;
     }
     Ok(())
@@ -158,8 +157,11 @@ pub(super) fn last_modified(session: &Session) -> Result<(), Failure> {
 
 /// Sends `request` and expects 304 Not Modified: no body, no
 /// `Content-Type`, no `Content-Length`, but `Last-Modified`.
-fn expect_not_modified(address: SocketAddr, request: &Request) -> Result<(), Failure> {
-    let exchange = expect_status(address, &request.bytes(), 304)?;
+pub(super) fn expect_not_modified(
+    session: &Session,
+    request: &Request,
+) -> Result<Exchange, Failure> {
+    let exchange = expect_status(session, &request.bytes(), 304)?;
     for field in ["Content-Length", "Content-Type"] {
         if let Some(value) = exchange.response.field(field) {
             return Err(Failure::new(
@@ -168,12 +170,13 @@ fn expect_not_modified(address: SocketAddr, request: &Request) -> Result<(), Fai
             ));
         }
     }
-    expect_last_modified(&exchange)
+    expect_last_modified(&exchange)?;
+    Ok(exchange)
 }
 
 /// `If-Modified-Since` for `seconds` after (or, when negative, before)
 /// the test files' modification time.
-fn if_modified_since(request: Request, seconds: i64) -> Request {
+pub(super) fn if_modified_since(request: Request, seconds: i64) -> Request {
     let time = if seconds >= 0 {
         fixture::modified() + Duration::from_secs(seconds.unsigned_abs())
     } else {
@@ -184,29 +187,29 @@ fn if_modified_since(request: Request, seconds: i64) -> Request {
 
 pub(super) fn not_modified_same_date(session: &Session) -> Result<(), Failure> {
     let request = if_modified_since(Request::get(fixture::STYLE.target), 0);
-    expect_not_modified(session.address(), &request)
+    expect_not_modified(session, &request).map(drop)
 }
 
 pub(super) fn not_modified_later_date(session: &Session) -> Result<(), Failure> {
     let request = if_modified_since(Request::get("/"), 24 * 60 * 60);
-    expect_not_modified(session.address(), &request)
+    expect_not_modified(session, &request).map(drop)
 }
 
 pub(super) fn head_not_modified(session: &Session) -> Result<(), Failure> {
     let request = if_modified_since(Request::head(fixture::STYLE.target), 0);
-    expect_not_modified(session.address(), &request)
+    expect_not_modified(session, &request).map(drop)
 }
 
 pub(super) fn modified_earlier_date(session: &Session) -> Result<(), Failure> {
     let request = if_modified_since(Request::get(fixture::STYLE.target), -1);
-    let exchange = expect_file(session.address(), &request, &fixture::STYLE)?;
+    let exchange = expect_file(session, &request, &fixture::STYLE)?;
     expect_last_modified(&exchange)
 }
 
 pub(super) fn invalid_date_ignored(session: &Session) -> Result<(), Failure> {
     for date in ["yesterday", "Sun, 99 Xyz 2001 99:99:99 GMT"] {
         let request = Request::get(fixture::STYLE.target).field("If-Modified-Since", date);
-        let exchange = expect_file(session.address(), &request, &fixture::STYLE)?;
+        let exchange = expect_file(session, &request, &fixture::STYLE)?;
         expect_last_modified(&exchange)?;
     }
     Ok(())
@@ -214,7 +217,7 @@ pub(super) fn invalid_date_ignored(session: &Session) -> Result<(), Failure> {
 
 pub(super) fn methods_allow_head(session: &Session) -> Result<(), Failure> {
     let request = Request::new("POST", "/index.html").body("x=1");
-    let exchange = expect_status(session.address(), &request.bytes(), 405)?;
+    let exchange = expect_status(session, &request.bytes(), 405)?;
     expect_allowed(&exchange, &["GET", "HEAD"])
 }
 

@@ -1,7 +1,6 @@
 //! Lesson 06: reading a body, `Expect: 100-continue`, the guestbook and
 //! uploads.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::{
@@ -47,14 +46,14 @@ fn guestbook_post(body: &str) -> Request {
 }
 
 /// An upload of `content` as `name`.
-fn upload(name: &str, content: &[u8]) -> Request {
+pub(super) fn upload(name: &str, content: &[u8]) -> Request {
     Request::post(format!("/uploads/{name}"))
         .field("Content-Type", "application/octet-stream")
         .body(content)
 }
 
 /// Fails unless `Location` names `path`, alone or in an absolute URL.
-fn expect_location(exchange: &Exchange, path: &str) -> Result<(), Failure> {
+pub(super) fn expect_location(exchange: &Exchange, path: &str) -> Result<(), Failure> {
     let location = exchange.response.field("Location").unwrap_or_default();
     let location_path = match location.split_once("://") {
         Some((_scheme, rest)) => rest.find('/').and_then(|start| rest.get(start..)),
@@ -70,18 +69,18 @@ fn expect_location(exchange: &Exchange, path: &str) -> Result<(), Failure> {
 }
 
 /// Posts a guestbook entry and expects 303 See Other to the guestbook.
-fn post_entry(address: SocketAddr, name: &str, message: &str) -> Result<(), Failure> {
-    post_form(address, &form(&[("name", name), ("message", message)]))
+fn post_entry(session: &Session, name: &str, message: &str) -> Result<(), Failure> {
+    post_form(session, &form(&[("name", name), ("message", message)]))
 }
 
 /// Posts an encoded form body and expects 303 See Other to the guestbook.
-fn post_form(address: SocketAddr, body: &str) -> Result<(), Failure> {
-    let exchange = expect_status(address, &guestbook_post(body).bytes(), 303)?;
+fn post_form(session: &Session, body: &str) -> Result<(), Failure> {
+    let exchange = expect_status(session, &guestbook_post(body).bytes(), 303)?;
     expect_location(&exchange, "/guestbook")
 }
 
-fn guestbook_page(address: SocketAddr) -> Result<Exchange, Failure> {
-    expect_page(address, &Request::get("/guestbook").bytes())
+fn guestbook_page(session: &Session) -> Result<Exchange, Failure> {
+    expect_page(session, &Request::get("/guestbook").bytes())
 }
 
 /// Fails unless the page shows each of `texts`, in any order.
@@ -93,16 +92,16 @@ fn expect_shown(page: &Exchange, texts: &[&str]) -> Result<(), Failure> {
 
 /// Uploads `content` as `name`, expects 201 Created, and GETs it back.
 fn expect_uploaded(
-    address: SocketAddr,
+    session: &Session,
     exchange: &Exchange,
     name: &str,
     content_type: &str,
     content: &[u8],
 ) -> Result<(), Failure> {
-    expect_status_in(exchange, &[201])?;
+    expect_status_in(session, exchange, &[201])?;
     let path = format!("/uploads/{name}");
     expect_location(exchange, &path)?;
-    let served = expect_status(address, &Request::get(&path).bytes(), 200)?;
+    let served = expect_status(session, &Request::get(&path).bytes(), 200)?;
     expect_content(
         &served,
         &format!("the file uploaded as {name}"),
@@ -112,9 +111,9 @@ fn expect_uploaded(
 }
 
 /// Fails unless nothing was stored as `name`: GET gets 404.
-fn expect_not_stored(address: SocketAddr, name: &str) -> Result<(), Failure> {
+fn expect_not_stored(session: &Session, name: &str) -> Result<(), Failure> {
     let request = Request::get(format!("/uploads/{name}"));
-    expect_status(address, &request.bytes(), 404).map(drop)
+    expect_status(session, &request.bytes(), 404).map(drop)
 }
 
 /// Fails unless the response came without an interim `100 Continue`.
@@ -133,7 +132,7 @@ fn expect_no_interim(exchange: &Exchange) -> Result<(), Failure> {
 pub(super) fn body_in_pieces(session: &Session) -> Result<(), Failure> {
     let content = fixture::pseudo_random_bytes(64 * 1024);
     let request = upload("pieces.bin", &content);
-    let exchange = send_in_pieces(session.address(), &request.bytes(), 16)?;
+    let exchange = send_in_pieces(session, &request.bytes(), 16)?;
     if exchange.answered_early {
         return Err(Failure::new(
             &exchange,
@@ -141,7 +140,7 @@ pub(super) fn body_in_pieces(session: &Session) -> Result<(), Failure> {
         ));
     }
     expect_uploaded(
-        session.address(),
+        session,
         &exchange,
         "pieces.bin",
         "application/octet-stream",
@@ -154,7 +153,7 @@ pub(super) fn length_required(session: &Session) -> Result<(), Failure> {
         Request::post("/uploads/no-length.txt"),
         Request::post("/guestbook").field("Content-Type", FORM_TYPE),
     ];
-    expect_status_for_each(session.address(), requests, 411)
+    expect_status_for_each(session, requests, 411)
 }
 
 pub(super) fn bad_content_length(session: &Session) -> Result<(), Failure> {
@@ -179,7 +178,7 @@ pub(super) fn bad_content_length(session: &Session) -> Result<(), Failure> {
     let requests = requests
         .into_iter()
         .map(|request| request.raw_body("hello!"));
-    expect_status_for_each(session.address(), requests, 400)
+    expect_status_for_each(session, requests, 400)
 }
 
 pub(super) fn repeated_content_length(session: &Session) -> Result<(), Failure> {
@@ -196,9 +195,9 @@ pub(super) fn repeated_content_length(session: &Session) -> Result<(), Failure> 
         ),
     ];
     for (name, request) in requests {
-        let exchange = send(session.address(), &request.raw_body("hello").bytes())?;
+        let exchange = send(session, &request.raw_body("hello").bytes())?;
         expect_uploaded(
-            session.address(),
+            session,
             &exchange,
             name,
             "text/plain; charset=utf-8",
@@ -211,8 +210,8 @@ pub(super) fn repeated_content_length(session: &Session) -> Result<(), Failure> 
 /// Sends only the head of `request` and waits `WAIT_FOR_ANSWER` for an
 /// answer before it stops sending. Returns the exchange and whether the
 /// answer came while the connection was still open for the body.
-fn send_head_and_wait(address: SocketAddr, request: &Request) -> Result<(Exchange, bool), Failure> {
-    let mut connection = connect(address)?;
+fn send_head_and_wait(session: &Session, request: &Request) -> Result<(Exchange, bool), Failure> {
+    let mut connection = connect(session)?;
     connection.send(&request.head_bytes());
     let answered = connection.wait_for_head(WAIT_FOR_ANSWER).is_some();
     Ok((connection.finish(), answered))
@@ -220,7 +219,7 @@ fn send_head_and_wait(address: SocketAddr, request: &Request) -> Result<(Exchang
 
 pub(super) fn body_too_large(session: &Session) -> Result<(), Failure> {
     let request = Request::post("/uploads/huge.bin").field("Content-Length", HUGE_LENGTH);
-    let (exchange, answered) = send_head_and_wait(session.address(), &request)?;
+    let (exchange, answered) = send_head_and_wait(session, &request)?;
     if !answered {
         return Err(Failure::new(
             &exchange,
@@ -230,15 +229,15 @@ pub(super) fn body_too_large(session: &Session) -> Result<(), Failure> {
             ),
         ));
     }
-    expect_status_in(&exchange, &[413])?;
-    expect_not_stored(session.address(), "huge.bin")
+    expect_status_in(session, &exchange, &[413])?;
+    expect_not_stored(session, "huge.bin")
 }
 
 pub(super) fn transfer_encoding(session: &Session) -> Result<(), Failure> {
     let request = Request::post("/uploads/chunked.txt")
         .field("Transfer-Encoding", "chunked")
         .raw_body("5\r\nhello\r\n0\r\n\r\n");
-    expect_status(session.address(), &request.bytes(), 501).map(drop)
+    expect_status(session, &request.bytes(), 501).map(drop)
 }
 
 pub(super) fn transfer_encoding_with_length(session: &Session) -> Result<(), Failure> {
@@ -251,25 +250,25 @@ pub(super) fn transfer_encoding_with_length(session: &Session) -> Result<(), Fai
             .field("Transfer-Encoding", "chunked"),
     ];
     let requests = requests.map(|request| request.raw_body("5\r\nhello\r\n0\r\n\r\n"));
-    expect_status_for_each(session.address(), requests, 400)
+    expect_status_for_each(session, requests, 400)
 }
 
 pub(super) fn incomplete_body(session: &Session) -> Result<(), Failure> {
     let request = upload("partial.bin", &fixture::pseudo_random_bytes(100_000));
-    let mut connection = connect(session.address())?;
+    let mut connection = connect(session)?;
     connection.send(&request.head_bytes());
     connection.send(request.body_bytes().get(..40_000).unwrap_or_default());
     // We close our side: the server reads the end of the stream where
     // 60,000 more bytes should have come.
     let exchange = connection.finish();
-    expect_status_in(&exchange, &[400])?;
-    expect_not_stored(session.address(), "partial.bin")
+    expect_status_in(session, &exchange, &[400])?;
+    expect_not_stored(session, "partial.bin")
 }
 
 pub(super) fn expect_continue(session: &Session) -> Result<(), Failure> {
     let content = b"This body was sent after 100 Continue.\n";
     let request = upload("expect.txt", content).field("Expect", "100-continue");
-    let mut connection = connect(session.address())?;
+    let mut connection = connect(session)?;
     connection.send(&request.head_bytes());
     let interim = connection.wait_for_head(WAIT_FOR_ANSWER);
     let got_continue = interim
@@ -307,7 +306,7 @@ pub(super) fn expect_continue(session: &Session) -> Result<(), Failure> {
         ));
     }
     expect_uploaded(
-        session.address(),
+        session,
         &exchange,
         "expect.txt",
         "text/plain; charset=utf-8",
@@ -319,20 +318,20 @@ pub(super) fn no_continue_before_error(session: &Session) -> Result<(), Failure>
     let request = Request::post("/uploads/huge.bin")
         .field("Content-Length", HUGE_LENGTH)
         .field("Expect", "100-continue");
-    let (exchange, _) = send_head_and_wait(session.address(), &request)?;
+    let (exchange, _) = send_head_and_wait(session, &request)?;
     expect_no_interim(&exchange)?;
-    expect_status_in(&exchange, &[413])?;
+    expect_status_in(session, &exchange, &[413])?;
 
     let request = Request::post("/guestbook")
         .field("Content-Type", FORM_TYPE)
         .field("Expect", "100-continue");
-    let exchange = send(session.address(), &request.bytes())?;
+    let exchange = send(session, &request.bytes())?;
     expect_no_interim(&exchange)?;
-    expect_status_in(&exchange, &[411]).map(drop)
+    expect_status_in(session, &exchange, &[411]).map(drop)
 }
 
 pub(super) fn guestbook_form(session: &Session) -> Result<(), Failure> {
-    let page = guestbook_page(session.address())?;
+    let page = guestbook_page(session)?;
     let body = page.response.body_text().to_ascii_lowercase();
     let form_tag = body
         .split("<form")
@@ -362,8 +361,8 @@ pub(super) fn guestbook_form(session: &Session) -> Result<(), Failure> {
 
 pub(super) fn guestbook_post_redirects(session: &Session) -> Result<(), Failure> {
     let (name, message) = (unique("Anna"), unique("Hallo aus dem Grader"));
-    post_entry(session.address(), &name, &message)?;
-    let page = guestbook_page(session.address())?;
+    post_entry(session, &name, &message)?;
+    let page = guestbook_page(session)?;
     expect_shown(&page, &[&name, &message])
 }
 
@@ -371,8 +370,8 @@ pub(super) fn guestbook_escapes_html(session: &Session) -> Result<(), Failure> {
     let token = unique("x");
     let name = format!("<script>{token}</script>");
     let message = format!("{token} & <b>bold</b>");
-    post_entry(session.address(), &name, &message)?;
-    let page = guestbook_page(session.address())?;
+    post_entry(session, &name, &message)?;
+    let page = guestbook_page(session)?;
     if page.response.body_text().contains(&name) {
         return Err(Failure::new(
             &page,
@@ -391,8 +390,8 @@ pub(super) fn guestbook_escapes_html(session: &Session) -> Result<(), Failure> {
 pub(super) fn guestbook_form_decoding(session: &Session) -> Result<(), Failure> {
     let token = unique("Post");
     let body = format!("name=Gr%C3%BC%C3%9Fe+an+alle%2B&message={token}+%26+mehr");
-    post_form(session.address(), &body)?;
-    let page = guestbook_page(session.address())?;
+    post_form(session, &body)?;
+    let page = guestbook_page(session)?;
     expect_shown(&page, &["Grüße an alle+", &format!("{token} &amp; mehr")])
 }
 
@@ -404,31 +403,31 @@ pub(super) fn guestbook_missing_field(session: &Session) -> Result<(), Failure> 
         "name=Anna&message=+%20%09+",
         "",
     ];
-    expect_status_for_each(session.address(), bodies.map(guestbook_post), 400)
+    expect_status_for_each(session, bodies.map(guestbook_post), 400)
 }
 
 pub(super) fn guestbook_wrong_type(session: &Session) -> Result<(), Failure> {
     let request = Request::post("/guestbook")
         .field("Content-Type", "text/plain")
         .body(form(&[("name", "Anna"), ("message", "Hallo")]));
-    expect_status(session.address(), &request.bytes(), 415).map(drop)
+    expect_status(session, &request.bytes(), 415).map(drop)
 }
 
 pub(super) fn guestbook_survives_restart(session: &mut Session) -> Result<(), Failure> {
     let (name, message) = (unique("Lena"), unique("Still here after a restart"));
-    post_entry(session.address(), &name, &message)?;
+    post_entry(session, &name, &message)?;
     session.restart().map_err(|error| {
         Failure::without_exchange(format!("could not restart the server: {error}"))
     })?;
-    let page = guestbook_page(session.address())?;
+    let page = guestbook_page(session)?;
     expect_shown(&page, &[&name, &message])
 }
 
 pub(super) fn upload_created(session: &Session) -> Result<(), Failure> {
     let content = fixture::every_byte_value();
-    let exchange = send(session.address(), &upload("bytes.bin", &content).bytes())?;
+    let exchange = send(session, &upload("bytes.bin", &content).bytes())?;
     expect_uploaded(
-        session.address(),
+        session,
         &exchange,
         "bytes.bin",
         "application/octet-stream",
@@ -438,15 +437,11 @@ pub(super) fn upload_created(session: &Session) -> Result<(), Failure> {
 
 pub(super) fn upload_conflict(session: &Session) -> Result<(), Failure> {
     let first = b"The first version.\n";
-    let exchange = send(session.address(), &upload("conflict.txt", first).bytes())?;
-    expect_status_in(&exchange, &[201])?;
+    let exchange = send(session, &upload("conflict.txt", first).bytes())?;
+    expect_status_in(session, &exchange, &[201])?;
     let second = upload("conflict.txt", b"The second version, which must not win.\n");
-    expect_status(session.address(), &second.bytes(), 409)?;
-    let served = expect_status(
-        session.address(),
-        &Request::get("/uploads/conflict.txt").bytes(),
-        200,
-    )?;
+    expect_status(session, &second.bytes(), 409)?;
+    let served = expect_status(session, &Request::get("/uploads/conflict.txt").bytes(), 200)?;
     expect_content(
         &served,
         "the file uploaded first",
@@ -471,17 +466,17 @@ pub(super) fn upload_bad_name(session: &Session) -> Result<(), Failure> {
         too_long.as_str(),
     ];
     let requests = names.map(|name| upload(name, b"x"));
-    expect_status_for_each(session.address(), requests, 400)
+    expect_status_for_each(session, requests, 400)
 }
 
 pub(super) fn allow_lists_post(session: &Session) -> Result<(), Failure> {
     for target in ["/guestbook", "/uploads/allow.txt"] {
         let request = Request::new("PUT", target).body("x");
-        let exchange = expect_status(session.address(), &request.bytes(), 405)?;
+        let exchange = expect_status(session, &request.bytes(), 405)?;
         expect_allowed(&exchange, &["GET", "HEAD", "POST"])?;
     }
     let request = Request::post(fixture::STYLE.target).body("x");
-    let exchange = expect_status(session.address(), &request.bytes(), 405)?;
+    let exchange = expect_status(session, &request.bytes(), 405)?;
     expect_allowed(&exchange, &["GET", "HEAD"])?;
     if super::allowed_methods(&exchange.response).contains(&"POST") {
         return Err(Failure::new(
