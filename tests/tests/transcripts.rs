@@ -19,8 +19,9 @@
 //!   sample site `shared/site`. From lesson 06 on a lesson also stores
 //!   data: it gets `--data` with a new, empty temporary folder, which is
 //!   removed when the server stops, so every run of this test starts from
-//!   nothing.
-//! - Commands: a line that starts with `$ `. Two forms are understood:
+//!   nothing. From lesson 09 on it also gets `--access-log` with the file
+//!   `access.log` in that folder.
+//! - Commands: a line that starts with `$ `. Three forms are understood:
 //!   - `$ printf 'FORMAT' | nc 127.0.0.1 PORT`: the single-quoted FORMAT is
 //!     sent as printf would print it, with the escapes `\r` `\n` `\t` `\\`
 //!     `\0` `\xHH`, `%%` for a percent sign, and `%Ns` (a number, then `s`),
@@ -31,8 +32,12 @@
 //!     `GET PATH HTTP/1.1` with `Host`, `User-Agent: curl/8.5.0` and
 //!     `Accept: */*`. `$ curl -sI http://127.0.0.1:PORT/PATH` sends the same
 //!     with `HEAD` instead of `GET`.
+//!   - `$ tail -n N access.log` (lesson 09 on): the last N lines of the
+//!     server's access log. Nothing is sent. The server writes a request's
+//!     line before it closes that request's connection, and the test reads
+//!     until the close, so the log is complete when the next command runs.
 //!
-//!   Either may end with `| cat -A`; the output is then shown as `cat -A`
+//!   Each may end with `| cat -A`; the output is then shown as `cat -A`
 //!   shows it: `^M` for CR, `$` at each line end, `^I` for a tab, `^X` for
 //!   other control characters, `M-` before bytes above 127.
 //!   A `console` block without a command, with a line before its first
@@ -46,6 +51,12 @@
 //!   server closes, and compares line by line. CR LF and LF both end a line;
 //!   one line end at the very end of the output is ignored. An expected line
 //!   `...` stands for any number of lines, none included.
+//!   From lesson 07 on the server keeps an HTTP/1.1 connection open; the
+//!   half-close ends it here, but a reader's `nc` would wait for the idle
+//!   timeout. So an `nc` transcript whose last response says
+//!   `Connection: keep-alive` fails: end it with a request that says
+//!   `Connection: close`, or use HTTP/1.0. (curl closes the connection
+//!   itself once it has its response.)
 //! - Dates: from lesson 05 on, responses carry `Date` (the time of the
 //!   response) and files `Last-Modified` (the time of the file: when the
 //!   sample site was checked out, or when an upload arrived). Neither can be
@@ -53,8 +64,15 @@
 //!   line `Date: ` followed by any date in the IMF-fixdate form
 //!   `Sun, 06 Nov 1994 08:49:37 GMT`, and the same for
 //!   `Last-Modified: ...`. In a `cat -A` transcript the expected line is
-//!   `Date: ...^M$`. Only these two fields are treated so; every other line,
-//!   a date anywhere else included, must match exactly.
+//!   `Date: ...^M$`. Lesson 09 adds three more values that change from run
+//!   to run, each with its own `...` rule: the time of the file in an
+//!   entity tag, `ETag: "...-ed"` (`...` stands for hex digits; the size
+//!   after the `-` must match), the date in a cell of a folder listing,
+//!   `<td>...</td>` (an IMF-fixdate), and the time in an access log line,
+//!   `127.0.0.1 - - [...] "GET / HTTP/1.1" 200 895` (the Common Log Format
+//!   time `24/Nov/2026:09:16:34 +0000`). Only these are treated so, with
+//!   one `...` per line; every other line, a date anywhere else included,
+//!   must match exactly.
 //! - Failures name the file, the line of the block and of the command, the
 //!   command, and show expected and actual output.
 //!
@@ -88,6 +106,11 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// The first lesson that stores data and therefore needs `--data FOLDER`.
 const FIRST_LESSON_WITH_DATA: u8 = 6;
 
+/// The first lesson with `--access-log FILE`, and the name of that file in
+/// the data folder (the name `tail -n N` commands use).
+const FIRST_LESSON_WITH_ACCESS_LOG: u8 = 9;
+const ACCESS_LOG: &str = "access.log";
+
 /// The header fields whose value is a date that changes from run to run;
 /// see the module documentation.
 const DATE_FIELDS: [&str; 2] = ["Date", "Last-Modified"];
@@ -116,37 +139,48 @@ impl ServerKind {
                 let data = TempFolder::new(&format!("lesson{number:02}-data"));
                 let program = server::built_lesson(*number)
                     .unwrap_or_else(|error| panic!("cannot build lesson{number:02}: {error}"));
-                let command = format!(
+                let mut command = format!(
                     "{} --port {{port}} --data {}",
                     shell_quote(&program.to_string_lossy()),
                     shell_quote(&data.path.to_string_lossy())
                 );
+                let access_log =
+                    (*number >= FIRST_LESSON_WITH_ACCESS_LOG).then(|| data.path.join(ACCESS_LOG));
+                if let Some(path) = &access_log {
+                    command.push_str(" --access-log ");
+                    command.push_str(&shell_quote(&path.to_string_lossy()));
+                }
                 let server = Server::start_command(&command)
                     .unwrap_or_else(|error| panic!("cannot start lesson{number:02}: {error}"));
                 Running {
                     server,
+                    access_log,
                     _data: Some(data),
                 }
             }
             ServerKind::Lesson(number) => Running {
                 server: Server::start_lesson(*number)
                     .unwrap_or_else(|error| panic!("cannot start lesson{number:02}: {error}")),
+                access_log: None,
                 _data: None,
             },
             ServerKind::Original(mistake) => Running {
                 server: Server::start_example_original(mistake).unwrap_or_else(|error| {
                     panic!("cannot start the original example ({mistake}): {error}")
                 }),
+                access_log: None,
                 _data: None,
             },
         }
     }
 }
 
-/// A started server and, for a lesson that stores data, its data folder.
-/// The fields drop in order: first the server stops, then the folder goes.
+/// A started server, its access log if it writes one, and, for a lesson
+/// that stores data, its data folder. The fields drop in order: first the
+/// server stops, then the folder goes.
 struct Running {
     server: Server,
+    access_log: Option<PathBuf>,
     _data: Option<TempFolder>,
 }
 
@@ -306,11 +340,19 @@ impl Request {
 /// One command line of a transcript, understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Command {
-    request: Request,
-    /// The port the command names (8000 in the lesson chapters).
-    port: u16,
+    action: Action,
     /// Whether the output goes through `cat -A`.
     cat_a: bool,
+}
+
+/// What a command does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Action {
+    /// Send a request to the port the command names (8000 in the lesson
+    /// chapters) and read the response.
+    Send { request: Request, port: u16 },
+    /// Show the last lines of the server's access log (`tail -n N`).
+    TailAccessLog(usize),
 }
 
 /// Parses the text after `$ `.
@@ -330,8 +372,10 @@ fn parse_command(text: &str) -> Result<Command, String> {
             .or_else(|| rest.strip_prefix("| nc -N 127.0.0.1 "))
             .ok_or("expected `| nc 127.0.0.1 PORT` after the printf format (or `nc -N`)")?;
         Ok(Command {
-            request: Request::Raw(printf(format)?),
-            port: parse_port(port)?,
+            action: Action::Send {
+                request: Request::Raw(printf(format)?),
+                port: parse_port(port)?,
+            },
             cat_a,
         })
     } else if let Some((method, rest)) = text
@@ -348,20 +392,31 @@ fn parse_command(text: &str) -> Result<Command, String> {
             return Err("the curl URL must be followed by nothing but `| cat -A`".into());
         }
         Ok(Command {
-            request: Request::Curl {
-                method,
-                path: path.into(),
+            action: Action::Send {
+                request: Request::Curl {
+                    method,
+                    path: path.into(),
+                },
+                port: parse_port(port)?,
             },
-            port: parse_port(port)?,
+            cat_a,
+        })
+    } else if let Some(rest) = text.strip_prefix("tail -n ") {
+        let lines = rest
+            .strip_suffix(&format!(" {ACCESS_LOG}"))
+            .and_then(|count| count.parse().ok())
+            .filter(|count| *count > 0)
+            .ok_or(format!("expected `tail -n N {ACCESS_LOG}` with N > 0"))?;
+        Ok(Command {
+            action: Action::TailAccessLog(lines),
             cat_a,
         })
     } else {
-        Err(
-            "not a transcript command: use `printf '...' | nc 127.0.0.1 PORT` \
-             or `curl -si` / `curl -sI http://127.0.0.1:PORT/PATH` (optionally `| cat -A`), \
-             or a `text` block for anything else"
-                .into(),
-        )
+        Err(format!(
+            "not a transcript command: use `printf '...' | nc 127.0.0.1 PORT`, \
+             `curl -si` / `curl -sI http://127.0.0.1:PORT/PATH` or `tail -n N {ACCESS_LOG}` \
+             (optionally `| cat -A`), or a `text` block for anything else"
+        ))
     }
 }
 
@@ -487,6 +542,44 @@ fn exchange(address: SocketAddr, request: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
+/// Whether the command is `printf ... | nc` and the last response of its
+/// output keeps the connection open.
+fn leaves_nc_waiting(command: &Command, actual: &[String]) -> bool {
+    let Action::Send {
+        request: Request::Raw(_),
+        ..
+    } = command.action
+    else {
+        return false;
+    };
+    actual
+        .iter()
+        .rev()
+        .map(|line| line.strip_suffix("^M$").unwrap_or(line))
+        .find(|line| line.starts_with("Connection: "))
+        .is_some_and(|line| line.eq_ignore_ascii_case("Connection: keep-alive"))
+}
+
+/// The last `lines` lines of the access log, as `tail -n` prints them.
+fn tail(access_log: Option<&Path>, lines: usize) -> Result<Vec<u8>, String> {
+    let path = access_log.ok_or(format!(
+        "this server writes no access log; `tail -n N {ACCESS_LOG}` needs lesson \
+         {FIRST_LESSON_WITH_ACCESS_LOG:02} or later"
+    ))?;
+    let log = fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    if log.is_empty() {
+        return Ok(log);
+    }
+    let body = log.strip_suffix(b"\n").unwrap_or(&log);
+    let kept: Vec<&[u8]> = body.rsplit(|byte| *byte == b'\n').take(lines).collect();
+    let mut shown = Vec::new();
+    for line in kept.iter().rev() {
+        shown.extend_from_slice(line);
+        shown.push(b'\n');
+    }
+    Ok(shown)
+}
+
 /// The output as lines: as a terminal shows it, or as `cat -A` renders it.
 fn output_lines(bytes: &[u8], cat_a: bool) -> Vec<String> {
     let text = if cat_a {
@@ -541,27 +634,77 @@ fn lines_match(expected: &[String], actual: &[String]) -> bool {
     }
 }
 
-/// Whether one actual line matches one expected line: the same text, or,
-/// for an expected `Date: ...` or `Last-Modified: ...` (with `^M$` after it
-/// in a `cat -A` transcript), that field with any IMF-fixdate as its value.
+/// Whether one actual line matches one expected line: the same text, or an
+/// expected line with one `...` in one of the places where a value changes
+/// from run to run (see the module documentation):
+///
+/// - `Date: ...` and `Last-Modified: ...` (with `^M$` after them in a
+///   `cat -A` transcript): that field with any IMF-fixdate as its value;
+/// - `ETag: "...-ed"`: an entity tag whose part before the `-` is any
+///   lowercase hex number (the part after it must match);
+/// - `<td>...</td>` in a folder listing: a cell with any IMF-fixdate;
+/// - `127.0.0.1 - - [...] "GET / HTTP/1.1" 200 895` in an access log: any
+///   time in the form of the Common Log Format.
 fn line_matches(expected: &str, actual: &str) -> bool {
     if expected == actual {
         return true;
     }
-    DATE_FIELDS.iter().any(|field| {
-        let prefix = format!("{field}: ");
-        let Some(suffix) = expected
-            .strip_prefix(&prefix)
-            .and_then(|rest| rest.strip_prefix("..."))
-        else {
-            return false;
-        };
-        (suffix.is_empty() || suffix == "^M$")
-            && actual
-                .strip_prefix(&prefix)
-                .and_then(|rest| rest.strip_suffix(suffix))
-                .is_some_and(is_imf_fixdate)
-    })
+    let Some((before, after)) = expected.split_once("...") else {
+        return false;
+    };
+    if after.contains("...") || actual.len() < before.len() + after.len() {
+        return false;
+    }
+    let Some(value) = actual
+        .strip_prefix(before)
+        .and_then(|rest| rest.strip_suffix(after))
+    else {
+        return false;
+    };
+    let line_end = |rest: &str| rest.is_empty() || rest == "^M$";
+    if DATE_FIELDS
+        .iter()
+        .any(|field| before.strip_suffix(": ") == Some(field))
+        && line_end(after)
+    {
+        is_imf_fixdate(value)
+    } else if before == "ETag: \""
+        && after.starts_with('-')
+        && (after.ends_with('"') || after.ends_with("\"^M$"))
+    {
+        !value.is_empty()
+            && value
+                .bytes()
+                .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte))
+    } else if before.ends_with("<td>") && after.starts_with("</td>") {
+        is_imf_fixdate(value)
+    } else if before.ends_with(" - - [") && after.starts_with("] \"") {
+        is_common_log_time(value)
+    } else {
+        false
+    }
+}
+
+/// Whether `text` has the form of a Common Log Format time, such as
+/// `24/Nov/2026:09:16:34 +0000`.
+fn is_common_log_time(text: &str) -> bool {
+    let digits = |part: &str, count: usize| {
+        part.len() == count && part.bytes().all(|byte| byte.is_ascii_digit())
+    };
+    let Some((clock, zone)) = text.split_once(' ') else {
+        return false;
+    };
+    let parts: Vec<&str> = clock.split(['/', ':']).collect();
+    let &[day, month, year, hours, minutes, seconds] = parts.as_slice() else {
+        return false;
+    };
+    digits(day, 2)
+        && month.len() == 3
+        && is_imf_fixdate(&format!("Mon, {day} {month} {year} 00:00:00 GMT"))
+        && [hours, minutes, seconds].iter().all(|part| digits(part, 2))
+        && zone.len() == 5
+        && zone.starts_with(['+', '-'])
+        && digits(&zone[1..], 4)
 }
 
 /// Whether `text` has the form of an IMF-fixdate (RFC 9110, section 5.6.7),
@@ -590,17 +733,34 @@ fn is_imf_fixdate(text: &str) -> bool {
 }
 
 /// Runs one transcript against a running server; `Err` describes a mismatch.
-fn check(transcript: &Transcript, address: SocketAddr) -> Result<(), String> {
-    let doc_port = transcript.command.port.to_string();
-    let real_port = address.port().to_string();
-    let request = transcript.command.request.bytes(address.port());
-    let received = exchange(address, &request)?;
+fn check(transcript: &Transcript, running: &Running) -> Result<(), String> {
+    let address = running.server.address();
+    let (received, expected) = match &transcript.command.action {
+        Action::Send { request, port } => {
+            let doc_port = port.to_string();
+            let real_port = address.port().to_string();
+            let received = exchange(address, &request.bytes(address.port()))?;
+            let expected = transcript
+                .expected
+                .iter()
+                .map(|line| line.replace(&doc_port, &real_port))
+                .collect();
+            (received, expected)
+        }
+        Action::TailAccessLog(lines) => (
+            tail(running.access_log.as_deref(), *lines)?,
+            transcript.expected.clone(),
+        ),
+    };
     let actual = output_lines(&received, transcript.command.cat_a);
-    let expected: Vec<String> = transcript
-        .expected
-        .iter()
-        .map(|line| line.replace(&doc_port, &real_port))
-        .collect();
+    if leaves_nc_waiting(&transcript.command, &actual) {
+        return Err(
+            "the last response says `Connection: keep-alive`, so a reader's `nc` \
+                    would wait for the idle timeout; let the last request say \
+                    `Connection: close`, or use HTTP/1.0"
+                .into(),
+        );
+    }
     if lines_match(&expected, &actual) {
         return Ok(());
     }
@@ -702,7 +862,7 @@ fn every_transcript_in_the_book_is_true() {
         let running = kind.start();
         for (chapter, transcript) in transcripts {
             replayed += 1;
-            if let Err(error) = check(transcript, running.server.address()) {
+            if let Err(error) = check(transcript, &running) {
                 problems.push(format!(
                     "{chapter}, block at line {}, command at line {}: $ {}\n{error}",
                     transcript.block_line, transcript.line, transcript.command_text
@@ -815,7 +975,7 @@ fn a_wrong_expected_output_is_reported() {
     );
     let found = transcripts(&block[0]).unwrap();
     let running = ServerKind::Lesson(1).start();
-    let error = check(&found[0], running.server.address()).unwrap_err();
+    let error = check(&found[0], &running).unwrap_err();
     assert!(error.contains("the output differs"), "{error}");
     assert!(
         error.contains("Hello World") && error.contains("Hallo Welt"),
@@ -833,7 +993,7 @@ fn a_wrong_expected_output_is_reported() {
          ```\n",
     );
     let found = transcripts(&block[0]).unwrap();
-    check(&found[0], running.server.address()).unwrap();
+    check(&found[0], &running).unwrap();
 }
 
 #[test]
@@ -855,33 +1015,85 @@ fn blocks_that_are_not_transcripts_are_rejected() {
     assert!(console_server("console-like").is_none());
 }
 
+/// The request and port of a command that sends one; panics otherwise.
+fn sent(command: &Command) -> (&Request, u16) {
+    match &command.action {
+        Action::Send { request, port } => (request, *port),
+        Action::TailAccessLog(_) => panic!("not a command that sends: {command:?}"),
+    }
+}
+
 #[test]
 fn commands_are_understood() {
     let command =
         parse_command(r"printf 'A\r\n\t\\\0\x7f%%%3s.' | nc 127.0.0.1 8000 | cat -A").unwrap();
-    assert_eq!(command.port, 8000);
     assert!(command.cat_a);
     assert_eq!(
-        command.request,
-        Request::Raw(b"A\r\n\t\\\0\x7f%   .".to_vec())
+        sent(&command),
+        (&Request::Raw(b"A\r\n\t\\\0\x7f%   .".to_vec()), 8000)
     );
 
     let command = parse_command(r"printf 'x' | nc -N 127.0.0.1 8000").unwrap();
-    assert_eq!(command.request, Request::Raw(b"x".to_vec()));
+    assert_eq!(sent(&command).0, &Request::Raw(b"x".to_vec()));
 
     let command = parse_command("curl -si http://127.0.0.1:8001/a?b=c").unwrap();
-    assert_eq!(command.port, 8001);
     assert!(!command.cat_a);
+    let (request, port) = sent(&command);
+    assert_eq!(port, 8001);
     assert_eq!(
-        command.request.bytes(4321),
+        request.bytes(4321),
         b"GET /a?b=c HTTP/1.1\r\nHost: 127.0.0.1:4321\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n"
     );
 
     let command = parse_command("curl -sI http://127.0.0.1:8000/style.css").unwrap();
     assert_eq!(
-        command.request.bytes(8000),
+        sent(&command).0.bytes(8000),
         b"HEAD /style.css HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n"
     );
+
+    let command = parse_command("tail -n 3 access.log").unwrap();
+    assert_eq!(command.action, Action::TailAccessLog(3));
+    for wrong in [
+        "tail -n 0 access.log",
+        "tail -n x access.log",
+        "tail -n 3 other.log",
+        "tail access.log",
+    ] {
+        assert!(parse_command(wrong).is_err(), "accepted: {wrong}");
+    }
+}
+
+#[test]
+fn nc_transcripts_must_not_end_on_an_open_connection() {
+    let lines = |text: &str| -> Vec<String> { text.split('|').map(String::from).collect() };
+    let nc = parse_command(r"printf 'x' | nc 127.0.0.1 8000").unwrap();
+    let curl = parse_command("curl -sI http://127.0.0.1:8000/").unwrap();
+    let open = lines("HTTP/1.1 200 OK|Connection: keep-alive||body");
+    let closed =
+        lines("HTTP/1.1 200 OK|Connection: keep-alive||a|HTTP/1.1 200 OK|Connection: close||b");
+    assert!(leaves_nc_waiting(&nc, &open));
+    assert!(leaves_nc_waiting(
+        &nc,
+        &lines("HTTP/1.1 200 OK^M$|Connection: keep-alive^M$|^M$")
+    ));
+    assert!(!leaves_nc_waiting(&nc, &closed));
+    assert!(!leaves_nc_waiting(
+        &nc,
+        &lines("HTTP/1.0 200 OK||Hallo Welt")
+    ));
+    assert!(!leaves_nc_waiting(&curl, &open));
+}
+
+#[test]
+fn tail_shows_the_last_lines_of_the_access_log() {
+    let folder = TempFolder::new("tail");
+    let path = folder.path.join(ACCESS_LOG);
+    fs::write(&path, "one\ntwo\nthree\n").unwrap();
+    assert_eq!(tail(Some(&path), 2).unwrap(), b"two\nthree\n");
+    assert_eq!(tail(Some(&path), 5).unwrap(), b"one\ntwo\nthree\n");
+    fs::write(&path, "").unwrap();
+    assert_eq!(tail(Some(&path), 1).unwrap(), b"");
+    assert!(tail(None, 1).is_err());
 }
 
 #[test]
@@ -946,6 +1158,56 @@ fn date_lines_match_any_date_and_nothing_else() {
     }
     // The rule stands for exactly one line, unlike a line `...`.
     assert!(!lines_match(&lines("Date: ..."), &lines("")));
+}
+
+#[test]
+fn lesson09_values_match_in_their_places_only() {
+    for (expected, actual) in [
+        ("ETag: \"...-ed\"", "ETag: \"18eaef1d84e59200-ed\""),
+        ("ETag: \"...-ed\"^M$", "ETag: \"18eaef1d84e59200-ed\"^M$"),
+        (
+            "<tr><td><a href=\"sun.png\">sun.png</a></td><td>1801</td><td>...</td></tr>",
+            "<tr><td><a href=\"sun.png\">sun.png</a></td><td>1801</td>\
+             <td>Tue, 24 Nov 2026 08:51:51 GMT</td></tr>",
+        ),
+        (
+            "127.0.0.1 - - [...] \"GET / HTTP/1.1\" 200 895",
+            "127.0.0.1 - - [24/Nov/2026:09:16:34 +0000] \"GET / HTTP/1.1\" 200 895",
+        ),
+    ] {
+        assert!(
+            line_matches(expected, actual),
+            "`{expected}` did not match `{actual}`"
+        );
+    }
+    for (expected, actual) in [
+        // The size after the `-` is not a placeholder.
+        ("ETag: \"...-ed\"", "ETag: \"18eaef1d84e59200-ee\""),
+        ("ETag: \"...-ed\"", "ETag: \"-ed\""),
+        ("ETag: \"...-ed\"", "ETag: \"18EAEF-ed\""),
+        ("ETag: \"...-ed\"", "ETag: \"x\" \"1-ed\""),
+        ("<td>...</td>", "<td>1801</td>"),
+        (
+            "<td>...</td>",
+            "<td>Tue, 24 Nov 2026 08:51:51 GMT</td><td>x</td>",
+        ),
+        (
+            "127.0.0.1 - - [...] \"GET / HTTP/1.1\" 200 895",
+            "127.0.0.1 - - [24/Nov/2026:09:16:34] \"GET / HTTP/1.1\" 200 895",
+        ),
+        (
+            "127.0.0.1 - - [...] \"GET / HTTP/1.1\" 200 895",
+            "127.0.0.1 - - [24/Nov/2026:09:16:34 +0000] \"GET / HTTP/1.1\" 200 896",
+        ),
+        // Two placeholders, or one in no known place.
+        ("<td>...</td><td>...</td>", "<td>x</td><td>y</td>"),
+        ("Server: ...", "Server: anything"),
+    ] {
+        assert!(
+            !line_matches(expected, actual),
+            "`{expected}` matched `{actual}`"
+        );
+    }
 }
 
 #[test]
