@@ -212,8 +212,9 @@ impl Response {
     /// `Content-Length` tells the client exactly where the body ends, which
     /// matters even more now that another response may follow on the same
     /// connection. `Connection: keep-alive` or `Connection: close` tells the
-    /// client whether we keep the connection open afterwards. We answer with version HTTP/1.1 even to HTTP/1.0 clients: a server
-    /// names the highest version it speaks (RFC 9110, section 6.2).
+    /// client whether we keep the connection open afterwards. We answer
+    /// with version HTTP/1.1 even to HTTP/1.0 clients: a server names the
+    /// highest version it speaks (RFC 9110, section 6.2).
     ///
     /// `Date` says when the response was made; caches need it to judge how
     /// old a response is (RFC 9110, section 6.6.1). For a HEAD request,

@@ -171,5 +171,9 @@ pub fn serve(listener: TcpListener, server: Arc<Server>) {
             eprintln!("could not start a thread for a connection: {error}");
         }
     }
+    // Closing the listener first means that a client who connects during
+    // the shutdown is refused at once, instead of waiting in the queue for
+    // an `accept` that never comes.
+    drop(listener);
     server.wait_for_open_connections();
 }

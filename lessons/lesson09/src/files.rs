@@ -79,15 +79,16 @@ pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, H
     // the `12:00:00` the client got from us.
     let modified = whole_seconds(exact_modified);
     let entity_tag = entity_tag(exact_modified, size);
+    let last_modified = httpdate::fmt_http_date(modified);
     let validators = vec![
         ("ETag", entity_tag.clone()),
-        ("Last-Modified", httpdate::fmt_http_date(modified)),
+        ("Last-Modified", last_modified.clone()),
     ];
     if is_unchanged(request, &entity_tag, modified) {
         return Ok(Response::not_modified(validators));
     }
 
-    let mut response = match ranges::requested_range(request, size) {
+    let mut response = match ranges::requested_range(request, size, &entity_tag, &last_modified) {
         ByteRange::Whole => Response::file(content_type(&path), file, size),
         ByteRange::Part { start, end } => {
             file.seek(SeekFrom::Start(start))?;

@@ -25,8 +25,14 @@ pub enum ByteRange {
     Unsatisfiable,
 }
 
-/// The range a request asks for, for a file of `file_size` bytes.
-pub fn requested_range(request: &Request, file_size: u64) -> ByteRange {
+/// The range a request asks for, for a file of `file_size` bytes whose
+/// current validators are `entity_tag` and `last_modified`.
+pub fn requested_range(
+    request: &Request,
+    file_size: u64,
+    entity_tag: &str,
+    last_modified: &str,
+) -> ByteRange {
     // Ranges are defined for GET only; HEAD and every other method get the
     // whole file's head.
     if request.method != "GET" {
@@ -35,6 +41,17 @@ pub fn requested_range(request: &Request, file_size: u64) -> ByteRange {
     let Some(value) = request.header("Range") else {
         return ByteRange::Whole;
     };
+    // `If-Range: VALIDATOR` says "send me the part only if the file is
+    // still the version I have; if it has changed, send all of it". Without
+    // it, a resumed download could join the start of the old file to the
+    // end of the new one. The validator must be exactly our entity tag or
+    // our Last-Modified date (RFC 9110, section 13.1.5).
+    let is_still_the_clients_version = request
+        .header("If-Range")
+        .is_none_or(|validator| validator == entity_tag || validator == last_modified);
+    if !is_still_the_clients_version {
+        return ByteRange::Whole;
+    }
     parse_range(value, file_size).unwrap_or(ByteRange::Whole)
 }
 

@@ -105,8 +105,9 @@ pub struct Response {
 #[derive(Debug)]
 pub enum Body {
     Bytes(Vec<u8>),
-    /// A file and its length. The file is copied to the connection in small
-    /// pieces while it is sent, so even a huge file needs little memory.
+    /// A file and its length. It goes from the disk to the connection
+    /// without being read into memory (see `send_file`), so even a huge
+    /// file needs no memory of ours.
     File {
         file: File,
         length: u64,
@@ -269,8 +270,9 @@ impl Response {
     /// `Content-Length` tells the client exactly where the body ends, which
     /// matters even more now that another response may follow on the same
     /// connection. `Connection: keep-alive` or `Connection: close` tells the
-    /// client whether we keep the connection open afterwards. We answer with version HTTP/1.1 even to HTTP/1.0 clients: a server
-    /// names the highest version it speaks (RFC 9110, section 6.2).
+    /// client whether we keep the connection open afterwards. We answer
+    /// with version HTTP/1.1 even to HTTP/1.0 clients: a server names the
+    /// highest version it speaks (RFC 9110, section 6.2).
     ///
     /// `Date` says when the response was made; caches need it to judge how
     /// old a response is (RFC 9110, section 6.6.1). For a HEAD request,
