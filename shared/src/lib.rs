@@ -102,7 +102,8 @@ pub struct RequestLog<'a> {
     pub status: u16,
     /// How many bytes of the response (head and body) were written.
     pub bytes_sent: u64,
-    /// How long it took from the first byte read to the last byte written.
+    /// How long it took from when we started reading the request to the
+    /// last byte written.
     pub duration: Duration,
 }
 

@@ -765,6 +765,14 @@ pub static CHECKS: &[Check] = &[
         conditional::modified_earlier_date,
     ),
     custom(
+        "if-none-match-first",
+        5,
+        None,
+        CONDITIONAL,
+        "If-None-Match with a tag that matches nothing gets 200, even with an If-Modified-Since that alone would get 304",
+        conditional::if_none_match_first,
+    ),
+    custom(
         "invalid-date-ignored",
         5,
         None,
@@ -1081,14 +1089,6 @@ pub static CHECKS: &[Check] = &[
         static_server::if_none_match,
     ),
     custom(
-        "if-none-match-first",
-        9,
-        None,
-        ETAGS,
-        "If-None-Match with another tag gets 200, even with an If-Modified-Since that alone would get 304",
-        static_server::if_none_match_first,
-    ),
-    custom(
         "range-part",
         9,
         None,
@@ -1119,6 +1119,14 @@ pub static CHECKS: &[Check] = &[
         RANGES,
         "several ranges, a broken range or another unit get the whole file with 200, HEAD ignores Range, and every file says Accept-Ranges: bytes",
         static_server::range_whole_file,
+    ),
+    custom(
+        "if-range",
+        9,
+        None,
+        RANGES,
+        "Range: bytes=0-9 with If-Range: the file's current ETag gets 206 with the part; with an old ETag or an old date, the Range is ignored: 200 with the whole file",
+        static_server::if_range,
     ),
     custom(
         "access-log",

@@ -94,6 +94,10 @@ fn target_to_relative_path(target: &str) -> Result<PathBuf, HttpError> {
 /// For an absolute-form target (`http://host/path`), keeps only `/path`.
 /// An origin-form target (`/path`) is returned unchanged.
 fn strip_scheme_and_host(target: &str) -> &str {
+    // An origin-form target is a path already, even if `://` appears in it.
+    if target.starts_with('/') {
+        return target;
+    }
     let Some((_scheme, after_scheme)) = target.split_once("://") else {
         return target;
     };

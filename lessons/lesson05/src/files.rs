@@ -70,6 +70,11 @@ pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, H
 /// the browser uses its copy. A date we cannot parse must be ignored
 /// (RFC 9110, section 13.1.3), which then means a normal 200.
 fn is_unchanged_since(request: &Request, modified: SystemTime) -> bool {
+    // A client that sends `If-None-Match` asks by entity tag instead, and
+    // then the date must be ignored (RFC 9110, section 13.1.3).
+    if request.header("If-None-Match").is_some() {
+        return false;
+    }
     let Some(value) = request.header("If-Modified-Since") else {
         return false;
     };
@@ -134,6 +139,10 @@ fn target_to_relative_path(target: &str) -> Result<PathBuf, HttpError> {
 /// For an absolute-form target (`http://host/path`), keeps only `/path`.
 /// An origin-form target (`/path`) is returned unchanged.
 fn strip_scheme_and_host(target: &str) -> &str {
+    // An origin-form target is a path already, even if `://` appears in it.
+    if target.starts_with('/') {
+        return target;
+    }
     let Some((_scheme, after_scheme)) = target.split_once("://") else {
         return target;
     };

@@ -71,7 +71,8 @@ struct Cli {
     #[arg(long, default_value = "data")]
     data: PathBuf,
 
-    /// The largest upload we accept, in bytes. Larger ones get 413.
+    /// The largest upload we accept, in bytes. Larger ones get 413. (Forms
+    /// for the guestbook have a fixed limit of 64 KiB.)
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     max_body: u64,
 }
@@ -242,9 +243,7 @@ fn answer(
         (Route::Guestbook, "POST") => {
             guestbook::add_entry(&config.data_folder, request, reader, stream)
         }
-        // Uploads live in the data folder under `uploads/`, so the path of
-        // `/uploads/NAME` can be served from there with the same safe code.
-        (Route::Upload(_), "GET" | "HEAD") => files::serve_file(&config.data_folder, request),
+        (Route::Upload(_), "GET" | "HEAD") => uploads::serve(&config.data_folder, request),
         (Route::Upload(name), "POST") => uploads::store(
             &config.data_folder,
             &name,

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::body;
 use crate::error::HttpError;
+use crate::files;
 use crate::request::Request;
 use crate::response::Response;
 
@@ -55,6 +56,29 @@ pub fn is_valid_name(name: &str) -> bool {
     (1..=MAX_NAME_LENGTH).contains(&name.len())
         && !name.starts_with('.')
         && name.bytes().all(is_name_character)
+}
+
+/// Answers `GET /uploads/NAME` with an uploaded file.
+///
+/// Uploads live in the data folder under `uploads/`, so the path of
+/// `/uploads/NAME` can be served from there with the same safe code as the
+/// site's files. But anybody can upload, and an uploaded HTML page (or SVG
+/// picture) may contain a script. Served from our own address, that script
+/// could act on this site in the name of whoever opens the link, for
+/// example sign the guestbook ("stored cross-site scripting"). Two header
+/// fields prevent that: `Content-Security-Policy: sandbox` makes the browser
+/// show the file as if it came from nowhere, with scripts switched off, and
+/// `X-Content-Type-Options: nosniff` stops it from guessing that a file is
+/// HTML when we said it is something else.
+pub fn serve(data_folder: &Path, request: &Request) -> Result<Response, HttpError> {
+    let mut response = files::serve_file(data_folder, request)?;
+    response
+        .header_fields
+        .push(("Content-Security-Policy", "sandbox".to_owned()));
+    response
+        .header_fields
+        .push(("X-Content-Type-Options", "nosniff".to_owned()));
+    Ok(response)
 }
 
 /// Answers `POST /uploads/NAME`: stores the body under NAME and answers

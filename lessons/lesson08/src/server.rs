@@ -1,6 +1,6 @@
 //! Serving many connections at once, and stopping cleanly.
 //!
-//! Until lesson 07 the server served one connection at a time: while it
+//! Up to lesson 07, the server served one connection at a time: while it
 //! waited for one slow client, everybody else waited too. Now every
 //! connection gets a thread of its own, so a slow client only slows down
 //! itself. Threads are not free (each has its own stack, and switching
@@ -16,9 +16,8 @@
 //! That scales to far more connections, at the price of code that is harder
 //! to follow than the plain loop in `connection.rs`.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
@@ -39,12 +38,10 @@ pub struct Server {
     pub config: Config,
     max_connections: usize,
     shutting_down: AtomicBool,
-    /// A clone of every open connection's stream, by number. The clones let
-    /// a shutdown wake up connections that are waiting for a request.
-    open_connections: Mutex<HashMap<u64, TcpStream>>,
+    /// How many connections are open right now.
+    open_connections: Mutex<usize>,
     /// Signalled whenever a connection closes, for the shutdown to wait on.
     connection_closed: Condvar,
-    next_connection_number: AtomicU64,
 }
 
 impl Server {
@@ -53,9 +50,8 @@ impl Server {
             config,
             max_connections,
             shutting_down: AtomicBool::new(false),
-            open_connections: Mutex::new(HashMap::new()),
+            open_connections: Mutex::new(0),
             connection_closed: Condvar::new(),
-            next_connection_number: AtomicU64::new(0),
         }
     }
 
@@ -63,45 +59,44 @@ impl Server {
         self.shutting_down.load(Ordering::SeqCst)
     }
 
-    /// Locks the table of open connections. A thread that panicked while it
-    /// held the lock cannot have left the table half-changed (every change
-    /// is a single insert or remove), so a "poisoned" lock is used anyway.
-    fn open_connections(&self) -> MutexGuard<'_, HashMap<u64, TcpStream>> {
+    /// Locks the count of open connections. A thread that panicked while it
+    /// held the lock cannot have left the count half-changed (every change
+    /// is a single addition or subtraction), so a "poisoned" lock is used
+    /// anyway.
+    fn open_connections(&self) -> MutexGuard<'_, usize> {
         self.open_connections
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Reserves a slot for `stream`, or returns `None` when all are taken.
-    fn take_slot(self: &Arc<Server>, stream: &TcpStream) -> Option<ConnectionSlot> {
+    /// Reserves a slot for a new connection, or returns `None` when all are
+    /// taken.
+    fn take_slot(self: &Arc<Server>) -> Option<ConnectionSlot> {
         let mut open_connections = self.open_connections();
-        if open_connections.len() >= self.max_connections {
+        if *open_connections >= self.max_connections {
             return None;
         }
-        let clone = stream.try_clone().ok()?;
-        let number = self.next_connection_number.fetch_add(1, Ordering::Relaxed);
-        open_connections.insert(number, clone);
+        *open_connections += 1;
         Some(ConnectionSlot {
             server: Arc::clone(self),
-            number,
         })
     }
 
-    /// Starts the shutdown; called by the Ctrl-C handler. Open connections
-    /// finish the response they are working on, then close.
+    /// Starts the shutdown; called by the Ctrl-C handler. Connections that
+    /// are reading or answering a request finish it; connections that wait
+    /// for their next request notice the shutdown and close (see
+    /// `connection::wait_for_request`).
     pub fn begin_shutdown(&self, listening_address: SocketAddr) {
         self.shutting_down.store(true, Ordering::SeqCst);
-        // Shutting down the reading side wakes a connection that waits for
-        // its next request (its read returns "end of stream"), while a
-        // response that is being written can still be finished.
-        for stream in self.open_connections().values() {
-            let _ = stream.shutdown(Shutdown::Read);
-        }
         // The accept loop sleeps in `accept` until a client connects, so we
         // connect ourselves to wake it up; it then sees `shutting_down`.
         let mut wake_up_address = listening_address;
         if wake_up_address.ip().is_unspecified() {
-            wake_up_address.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
+            let loopback = match wake_up_address {
+                SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            };
+            wake_up_address.set_ip(loopback);
         }
         let _ = TcpStream::connect_timeout(&wake_up_address, WAKE_UP_TIMEOUT);
     }
@@ -112,12 +107,12 @@ impl Server {
         let open_connections = self.open_connections();
         let (open_connections, waited) = self
             .connection_closed
-            .wait_timeout_while(open_connections, SHUTDOWN_GRACE, |open| !open.is_empty())
+            .wait_timeout_while(open_connections, SHUTDOWN_GRACE, |open| *open > 0)
             .unwrap_or_else(PoisonError::into_inner);
         if waited.timed_out() {
             eprintln!(
                 "{} connections were still open after {} seconds; stopping anyway",
-                open_connections.len(),
+                *open_connections,
                 SHUTDOWN_GRACE.as_secs()
             );
         }
@@ -128,12 +123,11 @@ impl Server {
 /// thread ends.
 struct ConnectionSlot {
     server: Arc<Server>,
-    number: u64,
 }
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
-        self.server.open_connections().remove(&self.number);
+        *self.server.open_connections() -= 1;
         self.server.connection_closed.notify_all();
     }
 }
@@ -153,12 +147,12 @@ pub fn serve(listener: TcpListener, server: Arc<Server>) {
                 continue;
             }
         };
-        let Some(slot) = server.take_slot(&stream) else {
+        let Some(slot) = server.take_slot() else {
             connection::refuse_connection(stream);
             continue;
         };
         let spawned = thread::Builder::new()
-            .name(format!("connection {}", slot.number))
+            .name("connection".to_owned())
             .spawn(move || {
                 if let Err(error) = connection::handle_connection(stream, &slot.server) {
                     eprintln!("connection ended early: {error}");

@@ -28,6 +28,10 @@ use crate::{Config, respond};
 /// Waiting for a new request to start is governed by `--idle-timeout`.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often a connection that waits for its next request checks whether
+/// the server is shutting down.
+const SHUTDOWN_CHECK_INTERVAL: Duration = Duration::from_millis(250);
+
 /// How long we wait for a client to accept the bytes of our response.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -55,7 +59,7 @@ pub fn handle_connection(stream: TcpStream, server: &Server) -> io::Result<()> {
     // it may already sit in this buffer, and must not be lost.
     let mut reader = BufReader::new(&stream);
     loop {
-        if !wait_for_request(&mut reader, &stream, server.config.idle_timeout)? {
+        if !wait_for_request(&mut reader, &stream, server)? {
             return Ok(());
         }
         let keep_alive = handle_request(&mut reader, &stream, server)?;
@@ -65,31 +69,42 @@ pub fn handle_connection(stream: TcpStream, server: &Server) -> io::Result<()> {
     }
 }
 
-/// Waits up to `idle_timeout` for the first byte of the next request.
-/// Returns `false` when the client closed the connection or stayed quiet
-/// too long; either way, the connection ends without a response.
+/// Waits up to the idle timeout for the first byte of the next request.
+/// Returns `false` when the client closed the connection, stayed quiet too
+/// long, or the server is shutting down; either way, the connection ends
+/// without a response.
+///
+/// The wait happens in short steps, so that a waiting connection notices a
+/// shutdown within `SHUTDOWN_CHECK_INTERVAL`. A connection that is reading
+/// or answering a request is not disturbed: it finishes first.
 fn wait_for_request(
     reader: &mut BufReader<&TcpStream>,
     stream: &TcpStream,
-    idle_timeout: Duration,
+    server: &Server,
 ) -> io::Result<bool> {
-    stream.set_read_timeout(Some(idle_timeout))?;
-    // `fill_buf` returns at once if bytes are already buffered, and
-    // otherwise waits for at least one; an empty result means the client
-    // closed the connection.
-    let waited = reader.fill_buf().map(|bytes| !bytes.is_empty());
-    stream.set_read_timeout(Some(READ_TIMEOUT))?;
-    match waited {
-        Ok(has_request) => Ok(has_request),
-        Err(error)
-            if matches!(
-                error.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            ) =>
-        {
-            Ok(false)
+    let deadline = Instant::now() + server.config.idle_timeout;
+    loop {
+        let time_left = deadline.saturating_duration_since(Instant::now());
+        if server.is_shutting_down() || time_left.is_zero() {
+            return Ok(false);
         }
-        Err(error) => Err(error),
+        stream.set_read_timeout(Some(time_left.min(SHUTDOWN_CHECK_INTERVAL)))?;
+        // `fill_buf` returns at once if bytes are already buffered, and
+        // otherwise waits for at least one; an empty result means the client
+        // closed the connection.
+        let waited = reader.fill_buf().map(|bytes| !bytes.is_empty());
+        match waited {
+            Ok(has_request) => {
+                stream.set_read_timeout(Some(READ_TIMEOUT))?;
+                return Ok(has_request);
+            }
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(error) => return Err(error),
+        }
     }
 }
 

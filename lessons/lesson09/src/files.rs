@@ -63,7 +63,7 @@ pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, H
         return Err(HttpError::NotFound);
     }
 
-    // Only regular files are served: not a folder without index.html, and
+    // Only regular files are served: not a folder called index.html, and
     // not a special file such as a named pipe, which would block us forever
     // as soon as we opened it. So we look before we open.
     if !path.metadata().map_err(file_error)?.is_file() {
@@ -158,6 +158,11 @@ fn is_unchanged(request: &Request, entity_tag: &str, modified: SystemTime) -> bo
 /// the browser uses its copy. A date we cannot parse must be ignored
 /// (RFC 9110, section 13.1.3), which then means a normal 200.
 fn is_unchanged_since(request: &Request, modified: SystemTime) -> bool {
+    // A client that sends `If-None-Match` asks by entity tag instead, and
+    // then the date must be ignored (RFC 9110, section 13.1.3).
+    if request.header("If-None-Match").is_some() {
+        return false;
+    }
     let Some(value) = request.header("If-Modified-Since") else {
         return false;
     };
@@ -226,6 +231,10 @@ fn url_path(target: &str) -> &str {
 /// For an absolute-form target (`http://host/path`), keeps only `/path`.
 /// An origin-form target (`/path`) is returned unchanged.
 fn strip_scheme_and_host(target: &str) -> &str {
+    // An origin-form target is a path already, even if `://` appears in it.
+    if target.starts_with('/') {
+        return target;
+    }
     let Some((_scheme, after_scheme)) = target.split_once("://") else {
         return target;
     };

@@ -32,6 +32,11 @@ pub fn folder_listing(
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
+        // Names that start with a dot are hidden by convention (`.git`,
+        // `.env`); like nginx, we leave them out of listings.
+        if name.starts_with('.') {
+            continue;
+        }
         // Symbolic links are followed, and those that lead out of the root
         // are left out: the listing must not show what we refuse to serve.
         let Ok(real_path) = resolve_inside(document_root, &entry.path()) else {
@@ -40,6 +45,10 @@ pub fn folder_listing(
         let Ok(metadata) = real_path.metadata() else {
             continue;
         };
+        // Special files such as named pipes are not served, so not listed.
+        if !metadata.is_file() && !metadata.is_dir() {
+            continue;
+        }
         entries.push(ListedEntry {
             name,
             is_folder: metadata.is_dir(),

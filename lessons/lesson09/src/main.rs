@@ -64,7 +64,8 @@ struct Cli {
     #[arg(long, default_value = "data")]
     data: PathBuf,
 
-    /// The largest upload we accept, in bytes. Larger ones get 413.
+    /// The largest upload we accept, in bytes. Larger ones get 413. (Forms
+    /// for the guestbook have a fixed limit of 64 KiB.)
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     max_body: u64,
 
@@ -85,7 +86,7 @@ struct Cli {
 }
 
 /// What every connection needs to know, gathered in one place.
-pub struct Config {
+struct Config {
     /// The folder of static files, canonical (see `files.rs`).
     document_root: PathBuf,
     /// The folder for the guestbook and uploads, canonical too.
@@ -180,7 +181,7 @@ fn main() -> ExitCode {
 
 /// Decides what to answer to a well-formed request. Its body, if it has
 /// one, is still unread in `body`.
-pub fn respond(
+fn respond(
     request: &Request,
     body: &mut impl BufRead,
     stream: &TcpStream,
@@ -229,9 +230,7 @@ fn answer(
         (Route::Guestbook, "POST") => {
             guestbook::add_entry(&config.data_folder, request, body, stream)
         }
-        // Uploads live in the data folder under `uploads/`, so the path of
-        // `/uploads/NAME` can be served from there with the same safe code.
-        (Route::Upload(_), "GET" | "HEAD") => files::serve_file(&config.data_folder, request),
+        (Route::Upload(_), "GET" | "HEAD") => uploads::serve(&config.data_folder, request),
         (Route::Upload(name), "POST") => uploads::store(
             &config.data_folder,
             &name,

@@ -31,8 +31,8 @@ impl Request {
     }
 
     /// Whether the client wants to send another request on this connection.
-    /// HTTP/1.1 keeps the connection open unless the client says
-    /// `Connection: close`; HTTP/1.0 closes it unless the client says
+    /// `Connection: close` always ends it. Otherwise HTTP/1.1 keeps the
+    /// connection open, and HTTP/1.0 closes it unless the client says
     /// `Connection: keep-alive` (RFC 9112, section 9.3).
     pub fn wants_keep_alive(&self) -> bool {
         let has_option = |option: &str| {
@@ -40,8 +40,11 @@ impl Request {
                 .flat_map(|value| value.split(','))
                 .any(|listed| listed.trim().eq_ignore_ascii_case(option))
         };
+        if has_option("close") {
+            return false;
+        }
         match self.version {
-            HttpVersion::Http11 => !has_option("close"),
+            HttpVersion::Http11 => true,
             HttpVersion::Http10 => has_option("keep-alive"),
         }
     }

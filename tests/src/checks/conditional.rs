@@ -206,6 +206,23 @@ pub(super) fn modified_earlier_date(session: &Session) -> Result<(), Failure> {
     expect_last_modified(&exchange)
 }
 
+/// With `If-None-Match`, a server must ignore `If-Modified-Since` (RFC 9110,
+/// section 13.1.3): a tag that matches no version of the file means 200,
+/// whatever the date says. Lesson 05 has no tags, so no tag can match.
+pub(super) fn if_none_match_first(session: &Session) -> Result<(), Failure> {
+    let requests = [
+        Request::get(fixture::STYLE.target).field("If-None-Match", "\"not-this-one\""),
+        // The date alone would get 304.
+        if_modified_since(Request::get(fixture::STYLE.target), 24 * 60 * 60)
+            .field("If-None-Match", "\"not-this-one\""),
+    ];
+    for request in requests {
+        let exchange = expect_file(session, &request, &fixture::STYLE)?;
+        expect_last_modified(&exchange)?;
+    }
+    Ok(())
+}
+
 pub(super) fn invalid_date_ignored(session: &Session) -> Result<(), Failure> {
     for date in ["yesterday", "Sun, 99 Xyz 2001 99:99:99 GMT"] {
         let request = Request::get(fixture::STYLE.target).field("If-Modified-Since", date);
