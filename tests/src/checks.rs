@@ -942,6 +942,14 @@ pub static CHECKS: &[Check] = &[
         posting::incomplete_body,
     ),
     custom(
+        "upload-sandboxed",
+        6,
+        None,
+        UPLOADS,
+        "an uploaded HTML page is served with Content-Security-Policy: sandbox (or not as HTML) and X-Content-Type-Options: nosniff",
+        posting::upload_sandboxed,
+    ),
+    custom(
         "allow-lists-post",
         6,
         None,

@@ -450,6 +450,44 @@ pub(super) fn upload_conflict(session: &Session) -> Result<(), Failure> {
     )
 }
 
+/// Anybody can upload, so an uploaded HTML page must not run as a page of
+/// the site (stored cross-site scripting): it must be served in a sandbox,
+/// or as something other than HTML, and in both cases with `nosniff`.
+pub(super) fn upload_sandboxed(session: &Session) -> Result<(), Failure> {
+    let name = format!("{}.html", unique("page"));
+    let page = b"<!DOCTYPE html><script>document.title = 'uploaded';</script>\n";
+    let exchange = send(session, &upload(&name, page).bytes())?;
+    expect_status_in(session, &exchange, &[201])?;
+    let served = expect_status(
+        session,
+        &Request::get(format!("/uploads/{name}")).bytes(),
+        200,
+    )?;
+    let response = &served.response;
+    let is_sandboxed = response
+        .field("Content-Security-Policy")
+        .is_some_and(|policy| policy.to_ascii_lowercase().contains("sandbox"));
+    let content_type = response
+        .field("Content-Type")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let is_shown_as_page = ["html", "svg", "xml"]
+        .iter()
+        .any(|kind| content_type.contains(kind));
+    let forbids_sniffing = response
+        .field("X-Content-Type-Options")
+        .is_some_and(|value| value.trim().eq_ignore_ascii_case("nosniff"));
+    if (is_sandboxed || !is_shown_as_page) && forbids_sniffing {
+        return Ok(());
+    }
+    Err(Failure::new(
+        &served,
+        "an uploaded HTML page would run its scripts as part of this site: serve uploads with \
+         Content-Security-Policy: sandbox (or as a type that is not HTML) and \
+         X-Content-Type-Options: nosniff",
+    ))
+}
+
 pub(super) fn upload_bad_name(session: &Session) -> Result<(), Failure> {
     let too_long = "a".repeat(101);
     let names = [
