@@ -98,10 +98,15 @@ fn wait_for_request(
                 stream.set_read_timeout(Some(READ_TIMEOUT))?;
                 return Ok(has_request);
             }
+            // A timeout ends one step of the wait. A signal (such as the
+            // Ctrl-C that starts a shutdown) can interrupt the read too;
+            // then we simply look at the flag again.
             Err(error)
                 if matches!(
                     error.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
                 ) => {}
             Err(error) => return Err(error),
         }
