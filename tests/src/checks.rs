@@ -1077,7 +1077,7 @@ pub static CHECKS: &[Check] = &[
         9,
         None,
         LISTINGS,
-        "a folder without index.html gets a listing: folders first, then files, each sorted byte by byte, names HTML-escaped, links percent-encoded, no links that leave the root",
+        "a folder without index.html gets a listing: folders first, then files, each sorted byte by byte, names HTML-escaped, links percent-encoded, no hidden names, no links that leave the root",
         static_server::folder_listing,
     ),
     custom(

@@ -11,7 +11,8 @@
 //!     hello world.txt, grüße.txt, readme.xyzzy, guide/index.html,
 //!     attic/old.txt (a folder without index.html),
 //!     shelf/ (a folder to list: two folders, three files with names to
-//!       sort, escape and encode, and two links that lead out of the root),
+//!       sort, escape and encode, a hidden .hidden.txt, and two links that
+//!       lead out of the root),
 //!     secret-link.txt -> ../secret.txt, outside -> .. (symbolic links),
 //!     pipe (a named pipe that blocks whoever opens it)
 //!   data/              the data folder of lesson 06 (--data), empty
@@ -150,6 +151,11 @@ pub const SHELF_FILES: [SiteFile; 5] = [
     }),
 ];
 
+/// A hidden file in `shelf/`: listings leave names with a leading dot out.
+pub const SHELF_HIDDEN: SiteFile = text_file("shelf/.hidden.txt", "/shelf/.hidden.txt", || {
+    b"Names that start with a dot are not listed.\n".to_vec()
+});
+
 /// A `.txt` file of the site, which is `text/plain; charset=utf-8`.
 const fn text_file(path: &'static str, target: &'static str, content: fn() -> Vec<u8>) -> SiteFile {
     SiteFile {
@@ -281,7 +287,7 @@ impl Fixture {
         write_file(&self.secret_path(), self.marker.as_bytes())?;
         fs::create_dir(self.data())?;
         let root = self.root();
-        for file in SITE_FILES.iter().chain(&SHELF_FILES) {
+        for file in SITE_FILES.iter().chain(&SHELF_FILES).chain([&SHELF_HIDDEN]) {
             write_file(&root.join(file.path), &(file.content)())?;
         }
         #[cfg(unix)]
@@ -358,7 +364,7 @@ mod tests {
     fn makes_the_files_and_removes_them() {
         let fixture = Fixture::create().unwrap();
         let folder = fixture.folder.clone();
-        for file in SITE_FILES.iter().chain(&SHELF_FILES) {
+        for file in SITE_FILES.iter().chain(&SHELF_FILES).chain([&SHELF_HIDDEN]) {
             let path = fixture.root().join(file.path);
             assert_eq!(fs::read(&path).unwrap(), (file.content)(), "{}", file.path);
             assert_eq!(path.metadata().unwrap().modified().unwrap(), modified());

@@ -58,6 +58,12 @@ pub(super) fn folder_listing(session: &Session) -> Result<(), Failure> {
             "the listing shows leak-file.txt or leak-folder, symbolic links that lead out of the document root",
         ));
     }
+    if body.contains(".hidden") {
+        return Err(Failure::new(
+            &page,
+            "the listing shows .hidden.txt: names that start with a dot are hidden by convention (.git, .env)",
+        ));
+    }
     if body.contains("a&b #1.txt") {
         return Err(Failure::new(
             &page,
