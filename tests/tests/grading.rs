@@ -251,6 +251,94 @@ fn lesson07_dies_on_sigterm_in_the_middle_of_a_download() {
     assert!(!status.success(), "{status}");
 }
 
+/// How an upload fared when its server got SIGTERM while the body was
+/// still arriving.
+struct InterruptedUpload {
+    /// The server's answer (empty if none came).
+    response: String,
+    /// Whether the file is stored, complete and unchanged.
+    stored: bool,
+    status: Option<ExitStatus>,
+    output: String,
+}
+
+/// Starts `lesson`, sends the head of an upload with `Expect: 100-continue`
+/// and waits for the `100 Continue` (so the server is reading this request),
+/// sends SIGTERM, waits until the server has noticed it (or died), and only
+/// then sends the body.
+fn sigterm_during_upload(lesson: u8) -> InterruptedUpload {
+    let mut session = launch(Program::Lesson(lesson));
+    let body = grader::fixture::every_byte_value().repeat(4);
+    let mut stream = TcpStream::connect(session.address()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let head = format!(
+        "POST /uploads/late.bin HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut buffer = [0; 64];
+    let count = stream.read(&mut buffer).unwrap();
+    assert!(
+        buffer[..count].starts_with(b"HTTP/1.1 100"),
+        "no 100 Continue"
+    );
+
+    let pid = session.server().id().unwrap().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut status = None;
+    for _ in 0..1000 {
+        status = session
+            .server_mut()
+            .wait_for_exit(Duration::from_millis(10));
+        if status.is_some() || session.server().output().contains("Shutting down") {
+            break;
+        }
+    }
+
+    let _ = stream.write_all(&body);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    drop(stream);
+    let stored = fs::read(session.fixture().data().join("uploads").join("late.bin"))
+        .is_ok_and(|content| content == body);
+    InterruptedUpload {
+        response: String::from_utf8_lossy(&response).into_owned(),
+        stored,
+        status: status.or_else(|| session.server_mut().wait_for_exit(Duration::from_secs(15))),
+        output: session.server().output(),
+    }
+}
+
+#[test]
+fn lesson08_finishes_an_upload_that_is_still_arriving_on_sigterm() {
+    let upload = sigterm_during_upload(8);
+    assert!(
+        upload.response.starts_with("HTTP/1.1 201"),
+        "{}\n{}",
+        upload.response,
+        upload.output
+    );
+    assert!(upload.stored, "{}", upload.output);
+    let status = upload.status.expect("lesson08 did not exit after SIGTERM");
+    assert!(status.success(), "{status}: {}", upload.output);
+}
+
+/// The test above can fail: lesson 07 dies at once, and the upload is lost.
+#[test]
+fn lesson07_loses_an_upload_that_is_still_arriving_on_sigterm() {
+    let upload = sigterm_during_upload(7);
+    assert!(upload.response.is_empty(), "{}", upload.response);
+    assert!(!upload.stored);
+}
+
 /// The names of the lesson 01 checks that the original fails with `mistake`.
 fn original_fails(mistake: &str) -> Vec<&'static str> {
     let server = Server::start_example_original(mistake).unwrap();
