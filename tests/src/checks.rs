@@ -10,7 +10,7 @@
 //! Lesson 01 checks are lenient about everything except the one property
 //! each of them tests, so that a server with one mistake fails exactly the
 //! check for that mistake. From lesson 02 on, every response must be framed
-//! strictly (see `strict`). From lesson 07 on a server may keep the
+//! strictly (see `strict`). From lesson 08 on a server may keep the
 //! connection open (see `expect_connection`), and the checks that send
 //! several requests on one connection find each response by its length.
 
@@ -146,17 +146,17 @@ const BODY: &str = "lesson06.md#reading-a-body";
 const EXPECT: &str = "lesson06.md#expect-100-continue";
 const GUESTBOOK: &str = "lesson06.md#the-guestbook";
 const UPLOADS: &str = "lesson06.md#uploads";
-const PERSISTENT: &str = "lesson07.md#persistent-connections";
-const PIPELINING: &str = "lesson07.md#pipelining";
-const WHEN_TO_CLOSE: &str = "lesson07.md#when-to-close";
-const IDLE: &str = "lesson07.md#the-idle-timeout";
-const THREADS: &str = "lesson08.md#a-thread-per-connection";
-const SLOW_CLIENTS: &str = "lesson08.md#slow-clients";
-const FOLDERS: &str = "lesson09.md#folders-and-trailing-slashes";
-const LISTINGS: &str = "lesson09.md#folder-listings";
-const ETAGS: &str = "lesson09.md#etag-and-if-none-match";
-const RANGES: &str = "lesson09.md#byte-ranges";
-const ACCESS_LOG: &str = "lesson09.md#the-access-log";
+const PERSISTENT: &str = "lesson08.md#persistent-connections";
+const PIPELINING: &str = "lesson08.md#pipelining";
+const WHEN_TO_CLOSE: &str = "lesson08.md#when-to-close";
+const IDLE: &str = "lesson08.md#the-idle-timeout";
+const THREADS: &str = "lesson09.md#a-thread-per-connection";
+const SLOW_CLIENTS: &str = "lesson09.md#slow-clients";
+const FOLDERS: &str = "lesson11.md#folders-and-trailing-slashes";
+const LISTINGS: &str = "lesson11.md#folder-listings";
+const ETAGS: &str = "lesson11.md#etag-and-if-none-match";
+const RANGES: &str = "lesson11.md#byte-ranges";
+const ACCESS_LOG: &str = "lesson11.md#the-access-log";
 
 const fn custom(
     name: &'static str,
@@ -550,7 +550,7 @@ pub static CHECKS: &[Check] = &[
     custom(
         "folder-without-index",
         4,
-        Some(8),
+        Some(10),
         MAPPING,
         "a folder without index.html (/attic/) gets 404",
         files::folder_without_index,
@@ -911,7 +911,7 @@ pub static CHECKS: &[Check] = &[
     },
     custom(
         "upload-created",
-        6,
+        7,
         None,
         UPLOADS,
         "POST /uploads/bytes.bin gets 201 with Location: /uploads/bytes.bin, and GET serves all 256 byte values back",
@@ -919,7 +919,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "upload-conflict",
-        6,
+        7,
         None,
         UPLOADS,
         "an upload to a name that exists gets 409 Conflict, and the first file stays as it was",
@@ -927,7 +927,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "upload-bad-name",
-        6,
+        7,
         None,
         UPLOADS,
         "an upload name that is empty, too long, starts with a dot, or holds /, \\, .., a space or other characters gets 400",
@@ -935,7 +935,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "upload-incomplete",
-        6,
+        7,
         None,
         UPLOADS,
         "an upload whose client stops sending halfway and closes gets 400 and leaves no file behind",
@@ -943,7 +943,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "upload-sandboxed",
-        6,
+        7,
         None,
         UPLOADS,
         "an uploaded HTML page is served with Content-Security-Policy: sandbox (or not as HTML) and X-Content-Type-Options: nosniff",
@@ -957,10 +957,10 @@ pub static CHECKS: &[Check] = &[
         "PUT to /guestbook or /uploads/NAME gets 405 with Allow: GET, HEAD, POST; POST to a file gets 405 without POST in Allow",
         posting::allow_lists_post,
     ),
-    // Lesson 07: many requests on one connection.
+    // Lesson 08: many requests on one connection.
     custom(
         "two-requests-one-connection",
-        7,
+        8,
         None,
         PERSISTENT,
         "two GETs, one after the other on one HTTP/1.1 connection, are both answered with Connection: keep-alive",
@@ -968,7 +968,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "http10-keep-alive",
-        7,
+        8,
         None,
         PERSISTENT,
         "HTTP/1.0 with Connection: keep-alive keeps the connection open; HTTP/1.0 without it gets Connection: close, and the connection ends",
@@ -976,7 +976,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "body-then-request",
-        7,
+        8,
         None,
         PERSISTENT,
         "an upload whose body looks like a request, sent with a GET right behind it, is stored whole; the GET gets the next response",
@@ -984,7 +984,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "pipelining",
-        7,
+        8,
         None,
         PIPELINING,
         "three GETs sent in one write (style.css, a 600 KiB file, dot.png) are answered in order, each response complete",
@@ -992,7 +992,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "pipelining-bodiless-responses",
-        7,
+        8,
         None,
         PIPELINING,
         "a HEAD, a 304 and a 404 sent in one write with a GET behind them are answered in order, the connection kept open",
@@ -1000,7 +1000,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "connection-close",
-        7,
+        8,
         None,
         WHEN_TO_CLOSE,
         "on a kept-open connection, a request with Connection: close gets Connection: close, and the request behind it no answer: the connection ends",
@@ -1008,7 +1008,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "unread-body-closes",
-        7,
+        8,
         None,
         WHEN_TO_CLOSE,
         "a request whose body the server leaves unread (409 for an upload to a taken name, 405 for a POST to a file) gets Connection: close, and the connection ends",
@@ -1016,7 +1016,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "malformed-request-closes",
-        7,
+        8,
         None,
         WHEN_TO_CLOSE,
         "a malformed request (a space before a header's colon, an unknown method, a bad Content-Length, Transfer-Encoding) gets Connection: close, and the connection ends",
@@ -1024,16 +1024,16 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "idle-timeout",
-        7,
+        8,
         None,
         IDLE,
         "a connection that stays idle after a response is closed, without a word, once the idle timeout (--idle-timeout 1) has passed",
         keep_alive::idle_timeout,
     ),
-    // Lesson 08: many connections at once, and a cap.
+    // Lesson 09: many connections at once, and a cap.
     custom(
         "stalled-clients-wait-alone",
-        8,
+        9,
         None,
         SLOW_CLIENTS,
         "while 7 clients stall in the middle of a request head, an 8th is served within 4 s; each stalled one is served once its head is complete",
@@ -1041,7 +1041,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "connection-limit",
-        8,
+        9,
         None,
         THREADS,
         "with 8 connections open (--max-connections 8), a 9th gets 503 with Retry-After and Connection: close at once; once they close, a new client is served",
@@ -1049,16 +1049,16 @@ pub static CHECKS: &[Check] = &[
     ),
     Check {
         name: "many-stalled-clients",
-        since: 8,
+        since: 9,
         until: None,
         section: SLOW_CLIENTS,
         rule: "restarted with --max-connections 64, while 50 clients stall in the middle of a request head, one more is served within 4 s",
         run: Run::Restarting(many_clients::many_stalled_clients),
     },
-    // Lesson 09: a real static server.
+    // Lesson 11: a real static server.
     custom(
         "folder-redirect",
-        9,
+        11,
         None,
         FOLDERS,
         "a folder without its trailing slash gets 301 to the URL with it: /guide -> /guide/, the query kept, //guide -> /guide/, /shelf/A%20folder -> /shelf/A%20folder/",
@@ -1066,7 +1066,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "file-with-slash",
-        9,
+        11,
         None,
         FOLDERS,
         "a file asked for as a folder (/style.css/) gets 404",
@@ -1074,7 +1074,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "folder-listing",
-        9,
+        11,
         None,
         LISTINGS,
         "a folder without index.html gets a listing: folders first, then files, each sorted byte by byte, names HTML-escaped, links percent-encoded, no hidden names, no links that leave the root",
@@ -1082,7 +1082,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "etag",
-        9,
+        11,
         None,
         ETAGS,
         "a file comes with an ETag in double quotes, the same for HEAD, different for another file",
@@ -1090,7 +1090,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "if-none-match",
-        9,
+        11,
         None,
         ETAGS,
         "If-None-Match with the file's ETag, with W/ before it, *, or in a list gets 304 with the ETag (for HEAD too)",
@@ -1098,7 +1098,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "range-part",
-        9,
+        11,
         None,
         RANGES,
         "Range: bytes=0-9, bytes=10- and bytes=250-1000 (end beyond the file) get 206, those bytes, and Content-Range: bytes 0-9/256 and so on",
@@ -1106,7 +1106,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "range-suffix",
-        9,
+        11,
         None,
         RANGES,
         "Range: bytes=-5 gets 206 with the last 5 bytes; bytes=-1000 the whole file as bytes 0-255/256",
@@ -1114,7 +1114,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "range-not-satisfiable",
-        9,
+        11,
         None,
         RANGES,
         "a Range that starts at or past the end of the file (bytes=256-, bytes=1000-2000) or is empty (bytes=-0) gets 416 with Content-Range: bytes */256",
@@ -1122,7 +1122,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "range-whole-file",
-        9,
+        11,
         None,
         RANGES,
         "several ranges, a broken range or another unit get the whole file with 200, HEAD ignores Range, and every file says Accept-Ranges: bytes",
@@ -1130,7 +1130,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "if-range",
-        9,
+        11,
         None,
         RANGES,
         "Range: bytes=0-9 with If-Range: the file's current ETag gets 206 with the part; with an old ETag or an old date, the Range is ignored: 200 with the whole file",
@@ -1138,7 +1138,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "access-log",
-        9,
+        11,
         None,
         ACCESS_LOG,
         "after a GET, a HEAD, a 404 and a range on one connection, the access log (--access-log) has a Common Log Format line for each, with status and body bytes",
@@ -1298,7 +1298,7 @@ fn strict<'a>(session: &Session, exchange: &'a Exchange) -> Result<&'a Response,
 }
 
 /// Fails unless the response's `Connection` field says what the server
-/// does next. Until lesson 06 that is always `close`. From lesson 07 on a
+/// does next. Until lesson 06 that is always `close`. From lesson 08 on a
 /// server may also say `keep-alive`, when the request lets the connection
 /// stay open: an HTTP/1.1 request without `Connection: close`, or an
 /// HTTP/1.0 request with `Connection: keep-alive`.

@@ -4,7 +4,7 @@
 //!
 //! Until lesson 06 the servers of the course close the connection after
 //! each response, so a response is everything read until the end of the
-//! stream; `exchange` works that way. From lesson 07 on a connection may
+//! stream; `exchange` works that way. From lesson 08 on a connection may
 //! carry many requests, and `Connection` finds where each response ends by
 //! its `Content-Length` instead (`Response::framed_length`). `Request`
 //! builds the requests the checks send, `Connection` sends and reads step

@@ -16,7 +16,7 @@
 //!     secret-link.txt -> ../secret.txt, outside -> .. (symbolic links),
 //!     pipe (a named pipe that blocks whoever opens it)
 //!   data/              the data folder of lesson 06 (--data), empty
-//!   access.log         written by the server from lesson 09 on (--access-log)
+//!   access.log         written by the server from lesson 11 on (--access-log)
 //! ```
 //!
 //! Every file's modification time is set to `MODIFIED`, so that lesson 05's
@@ -125,7 +125,7 @@ pub const ATTIC_FILE: SiteFile = SiteFile {
     content: || b"Old things.\n".to_vec(),
 };
 
-/// The folder without `index.html` whose listing lesson 09 checks.
+/// The folder without `index.html` whose listing lesson 11 checks.
 pub const SHELF: &str = "shelf";
 
 /// The files of `shelf/`, in the order a listing shows them: first the

@@ -32,9 +32,9 @@ struct Cli {
     /// Start this command and grade it. {port} is replaced by a free port,
     /// {root} by the folder of test files to serve (lesson 04 on), {data} by
     /// an empty folder for the server's data (lesson 06 on), {idle_timeout}
-    /// by the seconds an idle connection stays open (lesson 07 on),
+    /// by the seconds an idle connection stays open (lesson 08 on),
     /// {max_connections} by how many connections to serve at once (lesson
-    /// 08 on), {access_log} by the file for the access log (lesson 09 on).
+    /// 08 on), {access_log} by the file for the access log (lesson 11 on).
     /// Example: --cmd "python3 my_server.py --port {port} --root {root}"
     #[arg(long, conflicts_with = "addr")]
     cmd: Option<String>,

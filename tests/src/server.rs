@@ -40,14 +40,14 @@ pub const FIRST_LESSON_WITH_ROOT: u8 = 4;
 pub const FIRST_LESSON_WITH_DATA: u8 = 6;
 
 /// The first lesson that keeps connections open (`--idle-timeout`).
-pub const FIRST_LESSON_WITH_KEEP_ALIVE: u8 = 7;
+pub const FIRST_LESSON_WITH_KEEP_ALIVE: u8 = 8;
 
 /// The first lesson that serves many connections at once
 /// (`--max-connections`).
-pub const FIRST_LESSON_WITH_THREADS: u8 = 8;
+pub const FIRST_LESSON_WITH_THREADS: u8 = 9;
 
 /// The first lesson that writes an access log (`--access-log`).
-pub const FIRST_LESSON_WITH_ACCESS_LOG: u8 = 9;
+pub const FIRST_LESSON_WITH_ACCESS_LOG: u8 = 11;
 
 /// The idle timeout the grader gives a server (`--idle-timeout`): short,
 /// so that the check that waits for it is quick.
@@ -85,7 +85,7 @@ pub struct Session {
     /// `None` when the grader did not start the server (`--addr`).
     program: Option<Program>,
     /// The lesson whose rules apply (`Connection: keep-alive` is allowed
-    /// from lesson 07 on, for example).
+    /// from lesson 08 on, for example).
     lesson: u8,
     /// The `--max-connections` the server was started with.
     max_connections: usize,

@@ -19,7 +19,7 @@
 //!   sample site `shared/site`. From lesson 06 on a lesson also stores
 //!   data: it gets `--data` with a new, empty temporary folder, which is
 //!   removed when the server stops, so every run of this test starts from
-//!   nothing. From lesson 09 on it also gets `--access-log` with the file
+//!   nothing. From lesson 11 on it also gets `--access-log` with the file
 //!   `access.log` in that folder.
 //! - Commands: a line that starts with `$ `. Three forms are understood:
 //!   - `$ printf 'FORMAT' | nc 127.0.0.1 PORT`: the single-quoted FORMAT is
@@ -32,7 +32,7 @@
 //!     `GET PATH HTTP/1.1` with `Host`, `User-Agent: curl/8.5.0` and
 //!     `Accept: */*`. `$ curl -sI http://127.0.0.1:PORT/PATH` sends the same
 //!     with `HEAD` instead of `GET`.
-//!   - `$ tail -n N access.log` (lesson 09 on): the last N lines of the
+//!   - `$ tail -n N access.log` (lesson 11 on): the last N lines of the
 //!     server's access log. Nothing is sent. The server writes a request's
 //!     line before it closes that request's connection, and the test reads
 //!     until the close, so the log is complete when the next command runs.
@@ -51,7 +51,7 @@
 //!   server closes, and compares line by line. CR LF and LF both end a line;
 //!   one line end at the very end of the output is ignored. An expected line
 //!   `...` stands for any number of lines, none included.
-//!   From lesson 07 on the server keeps an HTTP/1.1 connection open; the
+//!   From lesson 08 on the server keeps an HTTP/1.1 connection open; the
 //!   half-close ends it here, but a reader's `nc` would wait for the idle
 //!   timeout. So an `nc` transcript whose last response says
 //!   `Connection: keep-alive` fails: end it with a request that says
@@ -64,7 +64,7 @@
 //!   line `Date: ` followed by any date in the IMF-fixdate form
 //!   `Sun, 06 Nov 1994 08:49:37 GMT`, and the same for
 //!   `Last-Modified: ...`. In a `cat -A` transcript the expected line is
-//!   `Date: ...^M$`. Lesson 09 adds three more values that change from run
+//!   `Date: ...^M$`. Lesson 11 adds three more values that change from run
 //!   to run, each with its own `...` rule: the time of the file in an
 //!   entity tag, `ETag: "...-ed"` (`...` stands for hex digits; the size
 //!   after the `-` must match), the date in a cell of a folder listing,
@@ -108,7 +108,7 @@ const FIRST_LESSON_WITH_DATA: u8 = 6;
 
 /// The first lesson with `--access-log FILE`, and the name of that file in
 /// the data folder (the name `tail -n N` commands use).
-const FIRST_LESSON_WITH_ACCESS_LOG: u8 = 9;
+const FIRST_LESSON_WITH_ACCESS_LOG: u8 = 11;
 const ACCESS_LOG: &str = "access.log";
 
 /// The header fields whose value is a date that changes from run to run;

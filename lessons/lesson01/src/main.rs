@@ -11,7 +11,7 @@
 //! - The response has no header fields, so the client only learns where the
 //!   body ends when the connection closes. Lesson 02 adds `Content-Length`.
 //! - It serves one connection at a time: while it talks to one client, all
-//!   others wait. Lesson 08 serves many clients at once.
+//!   others wait. Lesson 09 serves many clients at once.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

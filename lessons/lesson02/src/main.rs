@@ -15,7 +15,7 @@
 //! What this lesson leaves out on purpose:
 //! - Header fields are read but not looked at. Lesson 03 parses them.
 //! - Only GET is implemented; every other method gets 501 Not Implemented.
-//! - It still serves one connection at a time (lesson 08 serves many).
+//! - It still serves one connection at a time (lesson 09 serves many).
 
 mod error;
 mod request;

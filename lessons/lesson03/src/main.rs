@@ -15,7 +15,7 @@
 //! - No header field changes what we answer yet. Later lessons use them
 //!   (`If-Modified-Since` in lesson 05, `Content-Length` in lesson 06).
 //! - Only GET is implemented; every other method gets 501 Not Implemented.
-//! - It still serves one connection at a time (lesson 08 serves many).
+//! - It still serves one connection at a time (lesson 09 serves many).
 
 mod error;
 mod request;

@@ -14,8 +14,8 @@
 //!   Allowed, unknown ones 501. Lesson 05 adds HEAD, lesson 06 POST.
 //! - No caching headers (`Last-Modified` comes in lesson 05), no folder
 //!   listings and no redirects for folders without a trailing slash
-//!   (lesson 09).
-//! - It still serves one connection at a time (lesson 08 serves many).
+//!   (lesson 11).
+//! - It still serves one connection at a time (lesson 09 serves many).
 
 mod error;
 mod files;

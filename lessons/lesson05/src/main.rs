@@ -10,9 +10,9 @@
 //!
 //! What this lesson leaves out on purpose:
 //! - `ETag` and `If-None-Match`, the more precise way to ask the same
-//!   question, come in lesson 09.
+//!   question, come in lesson 11.
 //! - Only GET and HEAD are allowed; POST comes in lesson 06.
-//! - It still serves one connection at a time (lesson 08 serves many).
+//! - It still serves one connection at a time (lesson 09 serves many).
 
 mod error;
 mod files;

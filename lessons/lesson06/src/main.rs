@@ -17,8 +17,8 @@
 //! - Forms sent as `multipart/form-data` (the browser's own file upload
 //!   forms) are not understood; the upload page sends the file with a
 //!   script instead.
-//! - The connection still closes after every response (lesson 07 keeps it
-//!   open), and one connection is served at a time (lesson 08).
+//! - The connection still closes after every response (lesson 08 keeps it
+//!   open), and one connection is served at a time (lesson 09).
 
 mod body;
 mod error;

@@ -1,21 +1,26 @@
-//! Lesson 07: Keep-alive.
+//! Lesson 06: POST, receiving data.
 //!
-//! Until now the server closed the connection after every response, and the
-//! client had to open a new one for the next request: a new TCP handshake
-//! for the page, its style sheet and every picture. HTTP/1.1 keeps the
-//! connection open by default, so that one connection carries many
-//! requests. This lesson does that, in a new file, `connection.rs`: a loop
-//! that reads a request, answers it, and reads the next, until the client
-//! says `Connection: close`, stays quiet longer than `--idle-timeout`, or
-//! sends something after which we cannot tell where its next request starts.
+//! Until now, data only flowed from the server to the client. With POST the
+//! client sends data too, as a body after the head, like the form fields or
+//! file uploads the original tutorial mentions. The new idea is reading that
+//! body: `Content-Length` says how many bytes follow, and we read exactly
+//! that many, however they arrive (`body.rs`).
+//!
+//! Two small applications use it. A guestbook (`guestbook.rs`): a form whose
+//! entries are stored in the data folder and shown to every visitor. And
+//! uploads (`uploads.rs`): `POST /uploads/NAME` stores the body as a file,
+//! which `GET /uploads/NAME` serves back. The sample site has a page for
+//! each: /guestbook and /upload.html.
 //!
 //! What this lesson leaves out on purpose:
-//! - It still serves one connection at a time. With keep-alive that hurts
-//!   more: while one client keeps its connection open, the next one waits up
-//!   to the idle timeout. Lesson 08 serves many connections at once.
+//! - `Transfer-Encoding: chunked` bodies are refused with 501.
+//! - Forms sent as `multipart/form-data` (the browser's own file upload
+//!   forms) are not understood; the upload page sends the file with a
+//!   script instead.
+//! - The connection still closes after every response (lesson 08 keeps it
+//!   open), and one connection is served at a time (lesson 09).
 
 mod body;
-mod connection;
 mod error;
 mod files;
 mod guestbook;
@@ -24,11 +29,11 @@ mod response;
 mod uploads;
 
 use std::fs;
-use std::io::{self, BufRead};
-use std::net::{TcpListener, TcpStream};
+use std::io::{self, BufReader, Read};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 
@@ -36,7 +41,20 @@ use crate::error::HttpError;
 use crate::request::Request;
 use crate::response::Response;
 
-/// Lesson 07: keeps connections open for many requests.
+/// How long we wait for the next piece of a request before we give up on
+/// the client. Without a limit, one client that connects and never sends
+/// anything would block this one-at-a-time server for everybody else.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long we wait for a client to accept the bytes of our response.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long, and for how many bytes, we keep reading after our response
+/// before we close the connection (see `close_connection`).
+const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+const LINGER_MAX_BYTES: u64 = 1024 * 1024;
+
+/// Lesson 06: serves files, and receives data with POST.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -57,11 +75,6 @@ struct Cli {
     /// for the guestbook have a fixed limit of 64 KiB.)
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     max_body: u64,
-
-    /// How many seconds an open connection may wait for its next request
-    /// before we close it.
-    #[arg(long, default_value = "5", value_parser = shared::parse_seconds)]
-    idle_timeout: Duration,
 }
 
 /// What every connection needs to know, gathered in one place.
@@ -71,7 +84,6 @@ struct Config {
     /// The folder for the guestbook and uploads, canonical too.
     data_folder: PathBuf,
     max_body_bytes: u64,
-    idle_timeout: Duration,
 }
 
 fn main() -> ExitCode {
@@ -102,7 +114,6 @@ fn main() -> ExitCode {
         document_root,
         data_folder,
         max_body_bytes: cli.max_body,
-        idle_timeout: cli.idle_timeout,
     };
 
     // Binding claims the port; from now on the operating system queues
@@ -123,7 +134,7 @@ fn main() -> ExitCode {
         }
     }
 
-    // The accept loop: take one connection, serve it, close it, repeat.
+    // The accept loop: take one connection, answer it, close it, repeat.
     // A problem with one connection is reported and then forgotten; it must
     // never stop the server.
     for connection in listener.incoming() {
@@ -134,22 +145,59 @@ fn main() -> ExitCode {
                 continue;
             }
         };
-        if let Err(error) = connection::handle_connection(stream, &config) {
+        if let Err(error) = handle_connection(stream, &config) {
             eprintln!("connection ended early: {error}");
         }
     }
     ExitCode::SUCCESS
 }
 
+/// Reads one request from the connection and answers it.
+fn handle_connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
+    let started = Instant::now();
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+
+    // `BufReader` collects the bytes as they arrive, however the network
+    // splits them, and lets `request.rs` read them line by line.
+    let mut reader = BufReader::new(&stream);
+    let (response, method, target) = match request::read_request(&mut reader) {
+        Ok(Some(request)) => (
+            respond(&request, &mut reader, &stream, config),
+            request.method,
+            request.target,
+        ),
+        // The client closed the connection without sending a request, or the
+        // connection broke: there is nobody left to answer.
+        Ok(None) => return Ok(()),
+        Err(HttpError::Io(error)) => return Err(error),
+        Err(error) => (Response::error(&error), "-".to_owned(), "-".to_owned()),
+    };
+
+    // A HEAD request gets the same head as GET, without the body. That
+    // holds for errors too.
+    let include_body = method != "HEAD";
+    let status = response.status;
+    let bytes_sent = response.write_to(&mut stream, include_body)?;
+    shared::log_request(&shared::RequestLog {
+        method: &method,
+        target: &target,
+        status: status.code(),
+        bytes_sent,
+        duration: started.elapsed(),
+    });
+    close_connection(&stream)
+}
+
 /// Decides what to answer to a well-formed request. Its body, if it has
-/// one, is still unread in `body`.
+/// one, is still unread in `reader`.
 fn respond(
     request: &Request,
-    body: &mut impl BufRead,
+    reader: &mut BufReader<&TcpStream>,
     stream: &TcpStream,
     config: &Config,
 ) -> Response {
-    match answer(request, body, stream, config) {
+    match answer(request, reader, stream, config) {
         Ok(response) => response,
         Err(error) => {
             if let HttpError::Io(io_error) = &error {
@@ -182,22 +230,25 @@ impl Route {
 
 fn answer(
     request: &Request,
-    body: &mut impl BufRead,
+    reader: &mut BufReader<&TcpStream>,
     stream: &TcpStream,
     config: &Config,
 ) -> Result<Response, HttpError> {
+    // A request whose body we cannot frame is refused whatever its method.
+    body::body_length(request)?;
+
     let route = route(&request.target)?;
     match (route, request.method.as_str()) {
         (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder),
         (Route::Guestbook, "POST") => {
-            guestbook::add_entry(&config.data_folder, request, body, stream)
+            guestbook::add_entry(&config.data_folder, request, reader, stream)
         }
         (Route::Upload(_), "GET" | "HEAD") => uploads::serve(&config.data_folder, request),
         (Route::Upload(name), "POST") => uploads::store(
             &config.data_folder,
             &name,
             request,
-            body,
+            reader,
             stream,
             config.max_body_bytes,
         ),
@@ -233,4 +284,26 @@ fn prepare_data_folder(data_folder: &Path) -> io::Result<PathBuf> {
     fs::create_dir_all(data_folder)?;
     uploads::prepare_folder(data_folder)?;
     data_folder.canonicalize()
+}
+
+/// Closes the connection in two steps, so that the client reliably gets the
+/// whole response.
+///
+/// If we simply closed while some of the client's bytes were still unread
+/// (say the rest of a head that was too large), the operating system would
+/// answer them with a reset, and a reset can destroy our response before the
+/// client has read it. So we first shut down our sending side, which tells
+/// the client that the response is complete, then read and throw away what
+/// the client still sends until it closes too (or a short time has passed),
+/// and only then close. RFC 9112, section 9.6 describes this.
+fn close_connection(stream: &TcpStream) -> io::Result<()> {
+    // If the client has gone already, there is nothing left to close politely.
+    if stream.shutdown(Shutdown::Write).is_err() {
+        return Ok(());
+    }
+    stream.set_read_timeout(Some(LINGER_TIMEOUT))?;
+    // Errors here (a timeout, a reset) only mean the client is gone, which is
+    // exactly what we are waiting for, so they are not reported.
+    let _ = io::copy(&mut stream.take(LINGER_MAX_BYTES), &mut io::sink());
+    Ok(())
 }

@@ -7,11 +7,6 @@
 //! closes the connection or asks us to, when it stays quiet for longer than
 //! the idle timeout, or when it sends something after which we cannot tell
 //! where its next request would start.
-//!
-//! Since lesson 08, each connection runs on a thread of its own (see
-//! `server.rs`), so the code here can wait for a slow client without
-//! holding up anybody else. It also watches for a shutdown: once one has
-//! begun, the current response is the connection's last.
 
 use std::io::{self, BufRead, BufReader, Read};
 use std::net::{Shutdown, TcpStream};
@@ -21,22 +16,14 @@ use crate::body;
 use crate::error::HttpError;
 use crate::request::{self, Request};
 use crate::response::Response;
-use crate::server::Server;
 use crate::{Config, respond};
 
 /// How long we wait for the next piece of a request that has started.
 /// Waiting for a new request to start is governed by `--idle-timeout`.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How often a connection that waits for its next request checks whether
-/// the server is shutting down.
-const SHUTDOWN_CHECK_INTERVAL: Duration = Duration::from_millis(250);
-
 /// How long we wait for a client to accept the bytes of our response.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long the accept loop waits for a refused client to take its 503.
-const REFUSE_WRITE_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// How long, and for how many bytes, we keep reading after our response
 /// before we close the connection (see `close_connection`).
@@ -44,7 +31,7 @@ const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 
 /// Answers requests on one connection until it is time to close it.
-pub fn handle_connection(stream: TcpStream, server: &Server) -> io::Result<()> {
+pub fn handle_connection(stream: TcpStream, config: &Config) -> io::Result<()> {
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
 
     // One `BufReader` for the whole connection. If the client sent its
@@ -52,57 +39,41 @@ pub fn handle_connection(stream: TcpStream, server: &Server) -> io::Result<()> {
     // it may already sit in this buffer, and must not be lost.
     let mut reader = BufReader::new(&stream);
     loop {
-        if !wait_for_request(&mut reader, &stream, server)? {
+        if !wait_for_request(&mut reader, &stream, config.idle_timeout)? {
             return Ok(());
         }
-        let keep_alive = handle_request(&mut reader, &stream, server)?;
+        let keep_alive = handle_request(&mut reader, &stream, config)?;
         if !keep_alive {
             return close_connection(&stream);
         }
     }
 }
 
-/// Waits up to the idle timeout for the first byte of the next request.
-/// Returns `false` when the client closed the connection, stayed quiet too
-/// long, or the server is shutting down; either way, the connection ends
-/// without a response.
-///
-/// The wait happens in short steps, so that a waiting connection notices a
-/// shutdown within `SHUTDOWN_CHECK_INTERVAL`. A connection that is reading
-/// or answering a request is not disturbed: it finishes first.
+/// Waits up to `idle_timeout` for the first byte of the next request.
+/// Returns `false` when the client closed the connection or stayed quiet
+/// too long; either way, the connection ends without a response.
 fn wait_for_request(
     reader: &mut BufReader<&TcpStream>,
     stream: &TcpStream,
-    server: &Server,
+    idle_timeout: Duration,
 ) -> io::Result<bool> {
-    let deadline = Instant::now() + server.config.idle_timeout;
-    loop {
-        let time_left = deadline.saturating_duration_since(Instant::now());
-        if server.is_shutting_down() || time_left.is_zero() {
-            return Ok(false);
+    stream.set_read_timeout(Some(idle_timeout))?;
+    // `fill_buf` returns at once if bytes are already buffered, and
+    // otherwise waits for at least one; an empty result means the client
+    // closed the connection.
+    let waited = reader.fill_buf().map(|bytes| !bytes.is_empty());
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
+    match waited {
+        Ok(has_request) => Ok(has_request),
+        Err(error)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            Ok(false)
         }
-        stream.set_read_timeout(Some(time_left.min(SHUTDOWN_CHECK_INTERVAL)))?;
-        // `fill_buf` returns at once if bytes are already buffered, and
-        // otherwise waits for at least one; an empty result means the client
-        // closed the connection.
-        let waited = reader.fill_buf().map(|bytes| !bytes.is_empty());
-        match waited {
-            Ok(has_request) => {
-                stream.set_read_timeout(Some(READ_TIMEOUT))?;
-                return Ok(has_request);
-            }
-            // A timeout ends one step of the wait. A signal (such as the
-            // Ctrl-C that starts a shutdown) can interrupt the read too;
-            // then we simply look at the flag again.
-            Err(error)
-                if matches!(
-                    error.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
-            Err(error) => return Err(error),
-        }
+        Err(error) => Err(error),
     }
 }
 
@@ -110,13 +81,13 @@ fn wait_for_request(
 /// carry another request.
 fn handle_request(
     reader: &mut BufReader<&TcpStream>,
-    stream: &TcpStream,
-    server: &Server,
+    mut stream: &TcpStream,
+    config: &Config,
 ) -> io::Result<bool> {
     let started = Instant::now();
     let (response, method, target, keep_alive) = match request::read_request(reader) {
         Ok(Some(request)) => {
-            let (response, keep_alive) = answer_request(&request, reader, stream, &server.config);
+            let (response, keep_alive) = answer_request(&request, reader, stream, config);
             (response, request.method, request.target, keep_alive)
         }
         // The client closed the connection, or the connection broke: there
@@ -133,60 +104,19 @@ fn handle_request(
         ),
     };
 
-    // During a shutdown, this response is the last; the client should
-    // know that before it sends another request.
-    let keep_alive = keep_alive && !server.is_shutting_down();
     // A HEAD request gets the same head as GET, without the body. That
     // holds for errors too.
     let include_body = method != "HEAD";
-    send_response(
-        stream,
-        response,
-        &method,
-        &target,
-        include_body,
-        keep_alive,
-        started,
-    )?;
-    Ok(keep_alive)
-}
-
-/// Answers a connection for which there is no free slot with 503 Service
-/// Unavailable, and closes it.
-///
-/// This runs on the accept loop's thread, so it must be quick: no request
-/// is read, and there is no lingering close (see `close_connection`). The
-/// response is small enough for the operating system to take it at once.
-pub fn refuse_connection(stream: TcpStream) {
-    let started = Instant::now();
-    let _ = stream.set_write_timeout(Some(REFUSE_WRITE_TIMEOUT));
-    let response = Response::error(&HttpError::Overloaded);
-    if let Err(error) = send_response(&stream, response, "-", "-", true, false, started) {
-        eprintln!("could not refuse a connection: {error}");
-    }
-    let _ = stream.shutdown(Shutdown::Write);
-}
-
-/// Writes a response and logs it.
-fn send_response(
-    mut stream: &TcpStream,
-    response: Response,
-    method: &str,
-    target: &str,
-    include_body: bool,
-    keep_alive: bool,
-    started: Instant,
-) -> io::Result<()> {
     let status = response.status;
     let bytes_sent = response.write_to(&mut stream, include_body, keep_alive)?;
     shared::log_request(&shared::RequestLog {
-        method,
-        target,
+        method: &method,
+        target: &target,
         status: status.code(),
         bytes_sent,
         duration: started.elapsed(),
     });
-    Ok(())
+    Ok(keep_alive)
 }
 
 /// Answers a well-formed request, and says whether the connection can stay

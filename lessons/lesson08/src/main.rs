@@ -1,20 +1,18 @@
-//! Lesson 08: Many clients at once.
+//! Lesson 08: Keep-alive.
 //!
-//! Lesson 07 kept connections open, which made a weakness plain: one
-//! client at a time. While one browser held its connection open, or one
-//! slow client sent its request byte by byte, everybody else waited. Now
-//! every connection gets a thread of its own (`server.rs`), up to
-//! `--max-connections` at once; a client beyond that gets a quick 503.
-//!
-//! Ctrl-C (or SIGTERM, which is how service managers ask a program to stop)
-//! no longer kills the server in the middle of a response: it stops
-//! accepting connections, lets the open ones finish what they are sending,
-//! waits a bounded time for them, and exits with status 0.
+//! Until now the server closed the connection after every response, and the
+//! client had to open a new one for the next request: a new TCP handshake
+//! for the page, its style sheet and every picture. HTTP/1.1 keeps the
+//! connection open by default, so that one connection carries many
+//! requests. This lesson does that, in a new file, `connection.rs`: a loop
+//! that reads a request, answers it, and reads the next, until the client
+//! says `Connection: close`, stays quiet longer than `--idle-timeout`, or
+//! sends something after which we cannot tell where its next request starts.
 //!
 //! What this lesson leaves out on purpose:
-//! - Threads are the simplest way to serve many clients, not the most
-//!   scalable; `server.rs` explains what event-driven servers do instead.
-//! - Folder listings, ETags, ranges and an access log come in lesson 09.
+//! - It still serves one connection at a time. With keep-alive that hurts
+//!   more: while one client keeps its connection open, the next one waits up
+//!   to the idle timeout. Lesson 09 serves many connections at once.
 
 mod body;
 mod connection;
@@ -23,7 +21,6 @@ mod files;
 mod guestbook;
 mod request;
 mod response;
-mod server;
 mod uploads;
 
 use std::fs;
@@ -31,7 +28,6 @@ use std::io::{self, BufRead};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -40,7 +36,7 @@ use crate::error::HttpError;
 use crate::request::Request;
 use crate::response::Response;
 
-/// Lesson 08: serves many clients at once.
+/// Lesson 08: keeps connections open for many requests.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -66,11 +62,6 @@ struct Cli {
     /// before we close it.
     #[arg(long, default_value = "5", value_parser = shared::parse_seconds)]
     idle_timeout: Duration,
-
-    /// How many connections are served at once. A client that arrives when
-    /// this many are open gets 503 Service Unavailable.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
-    max_connections: u16,
 }
 
 /// What every connection needs to know, gathered in one place.
@@ -124,33 +115,29 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listening_address = match listener.local_addr() {
-        Ok(local_address) => local_address,
+    match listener.local_addr() {
+        Ok(local_address) => shared::announce_listening(local_address),
         Err(error) => {
             eprintln!("error: cannot tell which address we listen on: {error}");
             return ExitCode::FAILURE;
         }
-    };
-
-    // Ctrl-C and SIGTERM start a shutdown instead of ending the program at
-    // once. The `ctrlc` crate does the delicate part, running our handler
-    // safely when the signal arrives.
-    let server = Arc::new(server::Server::new(
-        config,
-        usize::from(cli.max_connections),
-    ));
-    let server_for_signal = Arc::clone(&server);
-    let handler = move || {
-        eprintln!("Shutting down: finishing open connections...");
-        server_for_signal.begin_shutdown(listening_address);
-    };
-    if let Err(error) = ctrlc::set_handler(handler) {
-        eprintln!("error: cannot handle Ctrl-C: {error}");
-        return ExitCode::FAILURE;
     }
 
-    shared::announce_listening(listening_address);
-    server::serve(listener, server);
+    // The accept loop: take one connection, serve it, close it, repeat.
+    // A problem with one connection is reported and then forgotten; it must
+    // never stop the server.
+    for connection in listener.incoming() {
+        let stream = match connection {
+            Ok(stream) => stream,
+            Err(error) => {
+                eprintln!("could not accept a connection: {error}");
+                continue;
+            }
+        };
+        if let Err(error) = connection::handle_connection(stream, &config) {
+            eprintln!("connection ended early: {error}");
+        }
+    }
     ExitCode::SUCCESS
 }
 

@@ -27,7 +27,6 @@ pub enum Status {
     RequestHeaderFieldsTooLarge,
     InternalServerError,
     NotImplemented,
-    ServiceUnavailable,
     HttpVersionNotSupported,
 }
 
@@ -51,7 +50,6 @@ impl Status {
             Status::RequestHeaderFieldsTooLarge => 431,
             Status::InternalServerError => 500,
             Status::NotImplemented => 501,
-            Status::ServiceUnavailable => 503,
             Status::HttpVersionNotSupported => 505,
         }
     }
@@ -75,7 +73,6 @@ impl Status {
             Status::RequestHeaderFieldsTooLarge => "Request Header Fields Too Large",
             Status::InternalServerError => "Internal Server Error",
             Status::NotImplemented => "Not Implemented",
-            Status::ServiceUnavailable => "Service Unavailable",
             Status::HttpVersionNotSupported => "HTTP Version Not Supported",
         }
     }
@@ -205,10 +202,6 @@ impl Response {
             response
                 .header_fields
                 .push(("Allow", (*allowed).to_owned()));
-        }
-        // RFC 9110, section 10.2.3: tells a refused client when to try again.
-        if status == Status::ServiceUnavailable {
-            response.header_fields.push(("Retry-After", "1".to_owned()));
         }
         response
     }

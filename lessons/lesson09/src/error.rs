@@ -22,8 +22,6 @@ pub enum HttpError {
         method: String,
         allowed: &'static str,
     },
-    /// The requested byte range lies outside the file, whose size is given.
-    RangeNotSatisfiable(u64),
     /// An upload would replace a file that already exists.
     Conflict,
     /// A POST without `Content-Length`: we cannot tell where its body ends.
@@ -60,7 +58,6 @@ impl HttpError {
             HttpError::Forbidden => Status::Forbidden,
             HttpError::NotFound => Status::NotFound,
             HttpError::MethodNotAllowed { .. } => Status::MethodNotAllowed,
-            HttpError::RangeNotSatisfiable(_) => Status::RangeNotSatisfiable,
             HttpError::Conflict => Status::Conflict,
             HttpError::LengthRequired => Status::LengthRequired,
             HttpError::ContentTooLarge(_) => Status::ContentTooLarge,
@@ -84,9 +81,6 @@ impl HttpError {
             HttpError::NotFound => "there is no such file on this server".to_owned(),
             HttpError::MethodNotAllowed { method, allowed } => {
                 format!("{method} is not allowed here; use one of: {allowed}")
-            }
-            HttpError::RangeNotSatisfiable(size) => {
-                format!("the requested range lies outside the file, which has {size} bytes")
             }
             HttpError::Conflict => {
                 "a file with this name exists already, and uploads never replace files".to_owned()

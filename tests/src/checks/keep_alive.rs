@@ -1,4 +1,4 @@
-//! Lesson 07: persistent connections, pipelining, when to close, and the
+//! Lesson 08: persistent connections, pipelining, when to close, and the
 //! idle timeout.
 //!
 //! Every check here first makes sure that the connection stays open when

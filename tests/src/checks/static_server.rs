@@ -1,4 +1,4 @@
-//! Lesson 09: folder redirects and listings, `ETag` and `If-None-Match`,
+//! Lesson 11: folder redirects and listings, `ETag` and `If-None-Match`,
 //! byte ranges, and the access log.
 
 use std::fs;

@@ -1,0 +1,91 @@
+//! Byte ranges: asking for part of a file (RFC 9110, section 14).
+//!
+//! A video player that jumps to the middle of a film, or a download that
+//! resumes after the connection broke, does not want the whole file again.
+//! It asks for a range of bytes, `Range: bytes=1000000-`, and the server
+//! answers `206 Partial Content` with just those bytes and a
+//! `Content-Range` that says which part of the file they are.
+//!
+//! This server understands one range per request, in the three forms of
+//! RFC 9110, section 14.1.1. Everything else (several ranges in one request,
+//! other units, broken syntax) is ignored, and the client gets the whole
+//! file with 200, which the RFC allows for any Range a server does not
+//! support.
+
+use crate::request::Request;
+
+/// What part of the file to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteRange {
+    /// The whole file, with 200 OK.
+    Whole,
+    /// The bytes from `start` to `end`, both included, with 206.
+    Part { start: u64, end: u64 },
+    /// A range that starts beyond the end of the file: 416.
+    Unsatisfiable,
+}
+
+/// The range a request asks for, for a file of `file_size` bytes whose
+/// current validators are `entity_tag` and `last_modified`.
+pub fn requested_range(
+    request: &Request,
+    file_size: u64,
+    entity_tag: &str,
+    last_modified: &str,
+) -> ByteRange {
+    // Ranges are defined for GET only; HEAD and every other method get the
+    // whole file's head.
+    if request.method != "GET" {
+        return ByteRange::Whole;
+    }
+    let Some(value) = request.header("Range") else {
+        return ByteRange::Whole;
+    };
+    // `If-Range: VALIDATOR` says "send me the part only if the file is
+    // still the version I have; if it has changed, send all of it". Without
+    // it, a resumed download could join the start of the old file to the
+    // end of the new one. The validator must be exactly our entity tag or
+    // our Last-Modified date (RFC 9110, section 13.1.5).
+    let is_still_the_clients_version = request
+        .header("If-Range")
+        .is_none_or(|validator| validator == entity_tag || validator == last_modified);
+    if !is_still_the_clients_version {
+        return ByteRange::Whole;
+    }
+    parse_range(value, file_size).unwrap_or(ByteRange::Whole)
+}
+
+/// Parses `bytes=START-END`, `bytes=START-` (from START to the end) or
+/// `bytes=-LENGTH` (the last LENGTH bytes). Returns `None` for anything this
+/// server does not support, which means "send the whole file".
+fn parse_range(value: &str, file_size: u64) -> Option<ByteRange> {
+    let (unit, range) = value.trim().split_once('=')?;
+    if !unit.trim().eq_ignore_ascii_case("bytes") || range.contains(',') {
+        return None;
+    }
+    let (first, last) = range.trim().split_once('-')?;
+    let (start, end) = match (parse_number(first), parse_number(last)) {
+        (Some(start), Some(end)) if start <= end => (start, end),
+        (Some(start), None) if last.is_empty() => (start, u64::MAX),
+        (None, Some(0)) if first.is_empty() => return Some(ByteRange::Unsatisfiable),
+        (None, Some(length)) if first.is_empty() => (file_size.saturating_sub(length), u64::MAX),
+        _ => return None,
+    };
+    if start >= file_size {
+        return Some(ByteRange::Unsatisfiable);
+    }
+    // An end beyond the file is cut to the file's last byte.
+    let last_byte = file_size.saturating_sub(1);
+    Some(ByteRange::Part {
+        start,
+        end: end.min(last_byte),
+    })
+}
+
+/// Digits only: `parse` alone would also accept a leading `+`.
+fn parse_number(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}

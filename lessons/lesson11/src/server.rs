@@ -1,0 +1,173 @@
+//! Serving many connections at once, and stopping cleanly.
+//!
+//! Up to lesson 08, the server served one connection at a time: while it
+//! waited for one slow client, everybody else waited too. Now every
+//! connection gets a thread of its own, so a slow client only slows down
+//! itself. Threads are not free (each has its own stack, and switching
+//! between thousands of them costs time), so there is a cap,
+//! `--max-connections`. A client that arrives when all slots are taken gets
+//! a quick 503 Service Unavailable instead of waiting in a queue that could
+//! grow without end.
+//!
+//! Production servers such as nginx go further: instead of a thread that
+//! sleeps while its client is slow, one thread watches thousands of
+//! connections at once and works on whichever is ready ("event-driven", with
+//! epoll on Linux or kqueue on BSD and macOS; in Rust, for example, tokio).
+//! That scales to far more connections, at the price of code that is harder
+//! to follow than the plain loop in `connection.rs`.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::Duration;
+
+use crate::Config;
+use crate::connection;
+
+/// After Ctrl-C, how long we wait for open connections to finish the
+/// response they are working on.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How long we try to reach our own listener to wake it up at shutdown.
+const WAKE_UP_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What the accept loop, the connection threads and the Ctrl-C handler
+/// share. It lives in an `Arc`, so every thread can hold on to it.
+pub struct Server {
+    pub config: Config,
+    max_connections: usize,
+    shutting_down: AtomicBool,
+    /// How many connections are open right now.
+    open_connections: Mutex<usize>,
+    /// Signalled whenever a connection closes, for the shutdown to wait on.
+    connection_closed: Condvar,
+}
+
+impl Server {
+    pub fn new(config: Config, max_connections: usize) -> Server {
+        Server {
+            config,
+            max_connections,
+            shutting_down: AtomicBool::new(false),
+            open_connections: Mutex::new(0),
+            connection_closed: Condvar::new(),
+        }
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Locks the count of open connections. A thread that panicked while it
+    /// held the lock cannot have left the count half-changed (every change
+    /// is a single addition or subtraction), so a "poisoned" lock is used
+    /// anyway.
+    fn open_connections(&self) -> MutexGuard<'_, usize> {
+        self.open_connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Reserves a slot for a new connection, or returns `None` when all are
+    /// taken.
+    fn take_slot(self: &Arc<Server>) -> Option<ConnectionSlot> {
+        let mut open_connections = self.open_connections();
+        if *open_connections >= self.max_connections {
+            return None;
+        }
+        *open_connections += 1;
+        Some(ConnectionSlot {
+            server: Arc::clone(self),
+        })
+    }
+
+    /// Starts the shutdown; called by the Ctrl-C handler. Connections that
+    /// are reading or answering a request finish it; connections that wait
+    /// for their next request notice the shutdown and close (see
+    /// `connection::wait_for_request`).
+    pub fn begin_shutdown(&self, listening_address: SocketAddr) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        // The accept loop sleeps in `accept` until a client connects, so we
+        // connect ourselves to wake it up; it then sees `shutting_down`.
+        let mut wake_up_address = listening_address;
+        if wake_up_address.ip().is_unspecified() {
+            let loopback = match wake_up_address {
+                SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            };
+            wake_up_address.set_ip(loopback);
+        }
+        let _ = TcpStream::connect_timeout(&wake_up_address, WAKE_UP_TIMEOUT);
+    }
+
+    /// Waits until every connection has closed, or `SHUTDOWN_GRACE` has
+    /// passed.
+    fn wait_for_open_connections(&self) {
+        let open_connections = self.open_connections();
+        let (open_connections, waited) = self
+            .connection_closed
+            .wait_timeout_while(open_connections, SHUTDOWN_GRACE, |open| *open > 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        if waited.timed_out() {
+            eprintln!(
+                "{} connections were still open after {} seconds; stopping anyway",
+                *open_connections,
+                SHUTDOWN_GRACE.as_secs()
+            );
+        }
+    }
+}
+
+/// One taken slot. Dropping it frees the slot, however the connection's
+/// thread ends.
+struct ConnectionSlot {
+    server: Arc<Server>,
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        *self.server.open_connections() -= 1;
+        self.server.connection_closed.notify_all();
+    }
+}
+
+/// The accept loop: every connection gets a thread of its own, until the
+/// server shuts down. Returns when the last connection has closed (or the
+/// grace period is over).
+pub fn serve(listener: TcpListener, server: Arc<Server>) {
+    for connection in listener.incoming() {
+        if server.is_shutting_down() {
+            break;
+        }
+        let stream = match connection {
+            Ok(stream) => stream,
+            Err(error) => {
+                eprintln!("could not accept a connection: {error}");
+                continue;
+            }
+        };
+        let Some(slot) = server.take_slot() else {
+            connection::refuse_connection(stream, &server.config);
+            continue;
+        };
+        let spawned = thread::Builder::new()
+            .name("connection".to_owned())
+            .spawn(move || {
+                if let Err(error) = connection::handle_connection(stream, &slot.server) {
+                    eprintln!("connection ended early: {error}");
+                }
+                // `slot` is dropped here, which frees it.
+            });
+        if let Err(error) = spawned {
+            // The closure, with the stream and the slot in it, is dropped,
+            // which closes the connection and frees the slot.
+            eprintln!("could not start a thread for a connection: {error}");
+        }
+    }
+    // Closing the listener first means that a client who connects during
+    // the shutdown is refused at once, instead of waiting in the queue for
+    // an `accept` that never comes.
+    drop(listener);
+    server.wait_for_open_connections();
+}
