@@ -14,7 +14,8 @@
 //! What this lesson leaves out on purpose:
 //! - Threads are the simplest way to serve many clients, not the most
 //!   scalable; `server.rs` explains what event-driven servers do instead.
-//! - Folder listings, ETags, ranges and an access log come in lesson 11.
+//! - ETags and ranges come in lesson 10; folder listings and an access
+//!   log in lesson 11.
 
 mod body;
 mod connection;

@@ -14,8 +14,8 @@
 //! begun, the current response is the connection's last.
 
 use std::io::{self, BufRead, BufReader, Read};
-use std::net::{IpAddr, Ipv4Addr, Shutdown, TcpStream};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
 
 use crate::body;
 use crate::error::HttpError;
@@ -46,13 +46,6 @@ const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 /// Answers requests on one connection until it is time to close it.
 pub fn handle_connection(stream: TcpStream, server: &Server) -> io::Result<()> {
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
-    // Nagle's algorithm makes the kernel hold back a small write until the
-    // client has acknowledged the previous one. A file's head and body are
-    // two writes, and a client acknowledges the head only when its
-    // delayed-acknowledgement timer runs out (40 ms on Linux): every small
-    // file would wait that long. Servers that care about speed switch Nagle
-    // off for their connections, and so do we.
-    stream.set_nodelay(true)?;
 
     // One `BufReader` for the whole connection. If the client sent its
     // next request before we answered this one ("pipelining"), the start of
@@ -121,10 +114,10 @@ fn handle_request(
     server: &Server,
 ) -> io::Result<bool> {
     let started = Instant::now();
-    let (response, request, keep_alive) = match request::read_request(reader) {
+    let (response, method, target, keep_alive) = match request::read_request(reader) {
         Ok(Some(request)) => {
             let (response, keep_alive) = answer_request(&request, reader, stream, &server.config);
-            (response, Some(request), keep_alive)
+            (response, request.method, request.target, keep_alive)
         }
         // The client closed the connection, or the connection broke: there
         // is nobody left to answer.
@@ -132,19 +125,28 @@ fn handle_request(
         Err(HttpError::Io(error)) => return Err(error),
         // After a request we could not read, we cannot tell where the next
         // one would start, so this answer is the connection's last.
-        Err(error) => (Response::error(&error), None, false),
+        Err(error) => (
+            Response::error(&error),
+            "-".to_owned(),
+            "-".to_owned(),
+            false,
+        ),
     };
 
     // During a shutdown, this response is the last; the client should
     // know that before it sends another request.
     let keep_alive = keep_alive && !server.is_shutting_down();
+    // A HEAD request gets the same head as GET, without the body. That
+    // holds for errors too.
+    let include_body = method != "HEAD";
     send_response(
         stream,
         response,
-        request.as_ref(),
+        &method,
+        &target,
+        include_body,
         keep_alive,
         started,
-        &server.config,
     )?;
     Ok(keep_alive)
 }
@@ -155,73 +157,35 @@ fn handle_request(
 /// This runs on the accept loop's thread, so it must be quick: no request
 /// is read, and there is no lingering close (see `close_connection`). The
 /// response is small enough for the operating system to take it at once.
-pub fn refuse_connection(stream: TcpStream, config: &Config) {
+pub fn refuse_connection(stream: TcpStream) {
     let started = Instant::now();
     let _ = stream.set_write_timeout(Some(REFUSE_WRITE_TIMEOUT));
     let response = Response::error(&HttpError::Overloaded);
-    if let Err(error) = send_response(&stream, response, None, false, started, config) {
+    if let Err(error) = send_response(&stream, response, "-", "-", true, false, started) {
         eprintln!("could not refuse a connection: {error}");
     }
     let _ = stream.shutdown(Shutdown::Write);
 }
 
-/// Writes the response to `request` (`None` for one we could not read) and
-/// logs it: in the coloured request log, and in the access log if there is
-/// one.
+/// Writes a response and logs it.
 fn send_response(
-    stream: &TcpStream,
+    mut stream: &TcpStream,
     response: Response,
-    request: Option<&Request>,
+    method: &str,
+    target: &str,
+    include_body: bool,
     keep_alive: bool,
     started: Instant,
-    config: &Config,
 ) -> io::Result<()> {
-    let (method, target) = request.map_or(("-", "-"), |request| {
-        (request.method.as_str(), request.target.as_str())
-    });
-    // A HEAD request gets the same head as GET, without the body. That
-    // holds for errors too.
-    let include_body = method != "HEAD";
     let status = response.status;
-    let body_bytes = if include_body {
-        response.body_length()
-    } else {
-        0
-    };
-    // Asked before writing: once the client has gone, nobody can tell.
-    let client = stream
-        .peer_addr()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |address| address.ip());
-    let written = response.write_to(stream, include_body, keep_alive);
-
-    // The access log gets a line for every request, even when the client
-    // went away before it had the whole response.
-    if let Some(access_log) = &config.access_log {
-        let request_line = request.map_or_else(
-            || "-".to_owned(),
-            |request| format!("{} {} {}", request.method, request.target, request.version),
-        );
-        let arrived = SystemTime::now()
-            .checked_sub(started.elapsed())
-            .unwrap_or(UNIX_EPOCH);
-        access_log.write(&shared::AccessLogEntry {
-            client,
-            request_line: &request_line,
-            status: status.code(),
-            body_bytes,
-            time: arrived,
-        });
-    }
-    let bytes_sent = written?;
-    if config.request_log {
-        shared::log_request(&shared::RequestLog {
-            method,
-            target,
-            status: status.code(),
-            bytes_sent,
-            duration: started.elapsed(),
-        });
-    }
+    let bytes_sent = response.write_to(&mut stream, include_body, keep_alive)?;
+    shared::log_request(&shared::RequestLog {
+        method,
+        target,
+        status: status.code(),
+        bytes_sent,
+        duration: started.elapsed(),
+    });
     Ok(())
 }
 

@@ -22,6 +22,9 @@ pub enum HttpError {
         method: String,
         allowed: &'static str,
     },
+    /// `If-Match` or `If-Unmodified-Since` names a version of the file
+    /// that is no longer the current one.
+    PreconditionFailed,
     /// The requested byte range lies outside the file, whose size is given.
     RangeNotSatisfiable(u64),
     /// An upload would replace a file that already exists.
@@ -60,6 +63,7 @@ impl HttpError {
             HttpError::Forbidden => Status::Forbidden,
             HttpError::NotFound => Status::NotFound,
             HttpError::MethodNotAllowed { .. } => Status::MethodNotAllowed,
+            HttpError::PreconditionFailed => Status::PreconditionFailed,
             HttpError::RangeNotSatisfiable(_) => Status::RangeNotSatisfiable,
             HttpError::Conflict => Status::Conflict,
             HttpError::LengthRequired => Status::LengthRequired,
@@ -84,6 +88,10 @@ impl HttpError {
             HttpError::NotFound => "there is no such file on this server".to_owned(),
             HttpError::MethodNotAllowed { method, allowed } => {
                 format!("{method} is not allowed here; use one of: {allowed}")
+            }
+            HttpError::PreconditionFailed => {
+                "the file is no longer the version the request names (If-Match or If-Unmodified-Since)"
+                    .to_owned()
             }
             HttpError::RangeNotSatisfiable(size) => {
                 format!("the requested range lies outside the file, which has {size} bytes")

@@ -1,32 +1,26 @@
-//! Lesson 11: A real static server.
+//! Lesson 10: Caching and ranges.
 //!
-//! The server now does what people expect of a static web server, the way
-//! nginx or Apache do it:
-//! - A folder asked for without its trailing slash gets a redirect to the
-//!   URL with the slash (301), and a folder without `index.html` gets a
-//!   listing of its files (`listing.rs`).
-//! - Every file has an `ETag`, a label for its current version, and
-//!   `If-None-Match` turns into 304 Not Modified when the client's copy
-//!   carries that label.
-//! - A client can ask for part of a file with `Range`, for example to
-//!   resume a download (`ranges.rs`).
-//! - `--access-log` writes one line per request in the Common Log Format
-//!   that log tools understand.
+//! Lesson 05 let a browser revalidate its copy of a file by date. Now
+//! every file also gets an `ETag`, a label for its current version, and
+//! the server answers every conditional header field of RFC 9110 in the
+//! order section 13.2.2 prescribes (`files.rs`):
+//! - `If-Match` and `If-Unmodified-Since` ("only if it is still the
+//!   version I know") fail with 412 Precondition Failed;
+//! - `If-None-Match` and `If-Modified-Since` ("only if it changed since my
+//!   copy") turn into 304 Not Modified;
+//! - `Range` asks for part of a file, to resume a download or jump in a
+//!   video (`ranges.rs`): 206 Partial Content, or 416 when the part lies
+//!   outside the file, and `If-Range` makes sure the part fits the copy.
 //!
-//! It is also fast where it counts: a file goes from the disk to the
-//! network through the kernel, without passing through our memory (see
-//! `Response::write_to`), and the head of every response is one write.
-//! `tests/bench` measures how close this comes to nginx.
-//!
-//! What this lesson leaves out on purpose: TLS (HTTPS), HTTP/2, compression,
-//! caching of file metadata, and an event loop. Each is a course of its own.
+//! What this lesson leaves out on purpose: several ranges in one request
+//! (`multipart/byteranges`), and folder listings, redirects and an access
+//! log, which come in lesson 11.
 
 mod body;
 mod connection;
 mod error;
 mod files;
 mod guestbook;
-mod listing;
 mod ranges;
 mod request;
 mod response;
@@ -47,7 +41,7 @@ use crate::error::HttpError;
 use crate::request::Request;
 use crate::response::Response;
 
-/// Lesson 11: a real static server.
+/// Lesson 10: caching and ranges.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -78,11 +72,6 @@ struct Cli {
     /// this many are open gets 503 Service Unavailable.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
     max_connections: u16,
-
-    /// Also write an access log in the Common Log Format to this file. `-`
-    /// writes it to stdout instead of the coloured request log.
-    #[arg(long, value_name = "FILE")]
-    access_log: Option<PathBuf>,
 }
 
 /// What every connection needs to know, gathered in one place.
@@ -93,9 +82,6 @@ struct Config {
     data_folder: PathBuf,
     max_body_bytes: u64,
     idle_timeout: Duration,
-    /// Whether to write the coloured request log to stdout.
-    request_log: bool,
-    access_log: Option<shared::AccessLog>,
 }
 
 fn main() -> ExitCode {
@@ -122,21 +108,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let access_log = match cli.access_log.as_deref().map(shared::AccessLog::open) {
-        None => None,
-        Some(Ok(access_log)) => Some(access_log),
-        Some(Err(error)) => {
-            eprintln!("error: cannot open the access log: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
     let config = Config {
         document_root,
         data_folder,
         max_body_bytes: cli.max_body,
         idle_timeout: cli.idle_timeout,
-        request_log: !matches!(access_log, Some(shared::AccessLog::Stdout)),
-        access_log,
     };
 
     // Binding claims the port; from now on the operating system queues

@@ -1,8 +1,7 @@
 //! Status codes, responses, and how a response is written to the connection.
 
 use std::fs::File;
-use std::io::{self, Write};
-use std::net::TcpStream;
+use std::io::{self, Read, Write};
 use std::time::SystemTime;
 
 use crate::error::HttpError;
@@ -14,7 +13,6 @@ pub enum Status {
     Ok,
     Created,
     PartialContent,
-    MovedPermanently,
     SeeOther,
     NotModified,
     BadRequest,
@@ -25,6 +23,7 @@ pub enum Status {
     Conflict,
     LengthRequired,
     ContentTooLarge,
+    PreconditionFailed,
     UnsupportedMediaType,
     RangeNotSatisfiable,
     UriTooLong,
@@ -41,7 +40,6 @@ impl Status {
             Status::Ok => 200,
             Status::Created => 201,
             Status::PartialContent => 206,
-            Status::MovedPermanently => 301,
             Status::SeeOther => 303,
             Status::NotModified => 304,
             Status::BadRequest => 400,
@@ -52,6 +50,7 @@ impl Status {
             Status::Conflict => 409,
             Status::LengthRequired => 411,
             Status::ContentTooLarge => 413,
+            Status::PreconditionFailed => 412,
             Status::UnsupportedMediaType => 415,
             Status::RangeNotSatisfiable => 416,
             Status::UriTooLong => 414,
@@ -68,7 +67,6 @@ impl Status {
             Status::Ok => "OK",
             Status::Created => "Created",
             Status::PartialContent => "Partial Content",
-            Status::MovedPermanently => "Moved Permanently",
             Status::SeeOther => "See Other",
             Status::NotModified => "Not Modified",
             Status::BadRequest => "Bad Request",
@@ -79,6 +77,7 @@ impl Status {
             Status::Conflict => "Conflict",
             Status::LengthRequired => "Length Required",
             Status::ContentTooLarge => "Content Too Large",
+            Status::PreconditionFailed => "Precondition Failed",
             Status::UnsupportedMediaType => "Unsupported Media Type",
             Status::RangeNotSatisfiable => "Range Not Satisfiable",
             Status::UriTooLong => "URI Too Long",
@@ -105,9 +104,8 @@ pub struct Response {
 #[derive(Debug)]
 pub enum Body {
     Bytes(Vec<u8>),
-    /// A file and its length. It goes from the disk to the connection
-    /// without being read into memory (see `send_file`), so even a huge
-    /// file needs no memory of ours.
+    /// A file and its length. The file is copied to the connection in small
+    /// pieces while it is sent, so even a huge file needs little memory.
     File {
         file: File,
         length: u64,
@@ -162,16 +160,6 @@ impl Response {
         response
     }
 
-    /// Sends the browser to `location` for good: a folder asked for
-    /// without its trailing slash.
-    pub fn moved_permanently(location: &str) -> Response {
-        let mut response = Response::text(Status::MovedPermanently, format!("See {location}\n"));
-        response
-            .header_fields
-            .push(("Location", location.to_owned()));
-        response
-    }
-
     /// The answer to a successful upload: where the new file can be found.
     pub fn created(location: &str, length: u64) -> Response {
         let mut response = Response::text(
@@ -215,11 +203,6 @@ impl Response {
             header_fields: validators,
             body: Body::Bytes(Vec::new()),
         }
-    }
-
-    /// How many bytes of body this response has (or would have, for HEAD).
-    pub fn body_length(&self) -> u64 {
-        self.body.length()
     }
 
     /// A response that explains an error in one line of plain text, or, for
@@ -280,7 +263,7 @@ impl Response {
     /// `Content-Length` included, but the body stays here.
     pub fn write_to(
         self,
-        mut stream: &TcpStream,
+        stream: &mut impl Write,
         include_body: bool,
         keep_alive: bool,
     ) -> io::Result<u64> {
@@ -324,9 +307,12 @@ impl Response {
                 stream.write_all(&message)?;
                 message.len() as u64
             }
+            // `io::copy` moves the file through a small buffer. `take` makes
+            // sure we send exactly the length we announced, even if the file
+            // grew in the meantime.
             Body::File { file, length } => {
                 stream.write_all(&message)?;
-                let copied = send_file(&file, length, stream)?;
+                let copied = io::copy(&mut file.take(length), stream)?;
                 if copied < length {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -339,43 +325,6 @@ impl Response {
         stream.flush()?;
         Ok(bytes_sent)
     }
-}
-
-/// Sends `length` bytes of `file`, from its current position, and returns
-/// how many it sent.
-///
-/// On Linux, `sendfile` asks the kernel to move the bytes from the file to
-/// the socket itself ("zero-copy"), instead of reading them into our memory
-/// and writing them out again: fewer system calls, no copying, no buffer.
-/// std's `io::copy` does this for some pairs (file to file, file to pipe)
-/// but not for file to socket, so we call it through the `nix` crate, which
-/// wraps it safely. The socket's write timeout still applies.
-#[cfg(target_os = "linux")]
-fn send_file(file: &File, length: u64, stream: &TcpStream) -> io::Result<u64> {
-    /// The most we hand to one `sendfile` call (the kernel's own limit is
-    /// a little below 2 GiB).
-    const MAX_CHUNK: usize = 1 << 30;
-    let mut sent = 0;
-    while sent < length {
-        let chunk = usize::try_from(length - sent).map_or(MAX_CHUNK, |left| left.min(MAX_CHUNK));
-        match nix::sys::sendfile::sendfile(stream, file, None, chunk) {
-            // The file ended early: it became shorter while we sent it.
-            Ok(0) => break,
-            Ok(bytes) => sent += bytes as u64,
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(errno) => return Err(io::Error::from(errno)),
-        }
-    }
-    Ok(sent)
-}
-
-/// Elsewhere, `io::copy` moves the file through a small buffer. `take`
-/// makes sure we send exactly the length we announced, even if the file
-/// grew in the meantime.
-#[cfg(not(target_os = "linux"))]
-fn send_file(file: &File, length: u64, mut stream: &TcpStream) -> io::Result<u64> {
-    use std::io::Read;
-    io::copy(&mut file.take(length), &mut stream)
 }
 
 /// Replaces the characters that mean something in HTML, so that text from

@@ -148,7 +148,7 @@ pub fn serve(listener: TcpListener, server: Arc<Server>) {
             }
         };
         let Some(slot) = server.take_slot() else {
-            connection::refuse_connection(stream, &server.config);
+            connection::refuse_connection(stream);
             continue;
         };
         let spawned = thread::Builder::new()

@@ -46,6 +46,7 @@ const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 /// Answers requests on one connection until it is time to close it.
 pub fn handle_connection(stream: TcpStream, server: &Server) -> io::Result<()> {
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    // ANCHOR: nodelay
     // Nagle's algorithm makes the kernel hold back a small write until the
     // client has acknowledged the previous one. A file's head and body are
     // two writes, and a client acknowledges the head only when its
@@ -53,6 +54,7 @@ pub fn handle_connection(stream: TcpStream, server: &Server) -> io::Result<()> {
     // file would wait that long. Servers that care about speed switch Nagle
     // off for their connections, and so do we.
     stream.set_nodelay(true)?;
+    // ANCHOR_END: nodelay
 
     // One `BufReader` for the whole connection. If the client sent its
     // next request before we answered this one ("pipelining"), the start of
@@ -194,6 +196,7 @@ fn send_response(
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |address| address.ip());
     let written = response.write_to(stream, include_body, keep_alive);
 
+    // ANCHOR: access_log
     // The access log gets a line for every request, even when the client
     // went away before it had the whole response.
     if let Some(access_log) = &config.access_log {
@@ -212,6 +215,7 @@ fn send_response(
             time: arrived,
         });
     }
+    // ANCHOR_END: access_log
     let bytes_sent = written?;
     if config.request_log {
         shared::log_request(&shared::RequestLog {

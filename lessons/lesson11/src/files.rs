@@ -32,9 +32,10 @@ const INDEX_FILE: &str = "index.html";
 
 /// Answers a GET or HEAD with the file its target names under
 /// `document_root`: the whole file, a part of it (see `ranges.rs`), 304 Not
-/// Modified when the client's copy is still current, a listing for a
-/// folder without `index.html`, or a redirect for a folder whose URL lacks
-/// the trailing slash.
+/// Modified when the client's copy is still current, 412 Precondition
+/// Failed when the file is no longer the version the client expects, a
+/// listing for a folder without `index.html`, or a redirect for a folder
+/// whose URL lacks the trailing slash.
 ///
 /// `document_root` must be canonical (absolute, with no symbolic links), as
 /// `main` makes it at start-up; the containment check below relies on that.
@@ -43,6 +44,7 @@ pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, H
     let relative_path: PathBuf = segments.iter().collect();
     let mut path = resolve_inside(document_root, &document_root.join(relative_path))?;
     let names_folder = url_path(&request.target).ends_with('/');
+    // ANCHOR: folders
     if path.is_dir() {
         // A browser resolves relative links (`<img src="photo.jpg">`)
         // against the URL. For `/photos` that gives `/photo.jpg`, so a
@@ -62,6 +64,7 @@ pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, H
         // `/notes.txt/` asks for a folder, and there is no such folder.
         return Err(HttpError::NotFound);
     }
+    // ANCHOR_END: folders
 
     // Only regular files are served: not a folder called index.html, and
     // not a special file such as a named pipe, which would block us forever
@@ -80,14 +83,19 @@ pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, H
     let modified = whole_seconds(exact_modified);
     let entity_tag = entity_tag(exact_modified, size);
     let last_modified = httpdate::fmt_http_date(modified);
+    // ANCHOR: validators
     let validators = vec![
         ("ETag", entity_tag.clone()),
         ("Last-Modified", last_modified.clone()),
     ];
-    if is_unchanged(request, &entity_tag, modified) {
-        return Ok(Response::not_modified(validators));
+    match evaluate_preconditions(request, &entity_tag, modified) {
+        Precondition::Holds => {}
+        Precondition::NotModified => return Ok(Response::not_modified(validators)),
+        Precondition::Failed => return Err(HttpError::PreconditionFailed),
     }
+    // ANCHOR_END: validators
 
+    // ANCHOR: range_response
     let mut response = match ranges::requested_range(request, size, &entity_tag, &last_modified) {
         ByteRange::Whole => Response::file(content_type(&path), file, size),
         ByteRange::Part { start, end } => {
@@ -96,6 +104,7 @@ pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, H
         }
         ByteRange::Unsatisfiable => return Err(HttpError::RangeNotSatisfiable(size)),
     };
+    // ANCHOR_END: range_response
     // Tells clients that they may ask for ranges of this file.
     response
         .header_fields
@@ -121,56 +130,90 @@ fn folder_location(segments: &[String], target: &str) -> String {
     location
 }
 
+// ANCHOR: entity_tag
 /// A label for this version of the file, an "entity tag" (RFC 9110,
 /// section 8.8.3). It changes whenever the file's size or modification time
 /// changes. Like nginx, we make it from those two instead of hashing the
 /// content, which would mean reading the whole file for every request.
+///
+/// The time is counted in nanoseconds from 1970, with a sign: a file from
+/// before 1970 (a restored backup, a wrong clock) gets `-` and its own
+/// distance from 1970, so two such files never share a tag.
 fn entity_tag(modified: SystemTime, size: u64) -> String {
-    let nanoseconds = modified
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
-    format!("\"{nanoseconds:x}-{size:x}\"")
+    let (sign, since_1970) = match modified.duration_since(UNIX_EPOCH) {
+        Ok(after) => ("", after),
+        Err(before) => ("-", before.duration()),
+    };
+    let nanoseconds = since_1970.as_nanos();
+    format!("\"{sign}{nanoseconds:x}-{size:x}\"")
+}
+// ANCHOR_END: entity_tag
+
+// ANCHOR: preconditions
+/// What the conditional header fields of a request decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Precondition {
+    /// Every condition holds (or there is none): send the file.
+    Holds,
+    /// The client's copy is still current: 304 Not Modified.
+    NotModified,
+    /// The client asked for the version it knows, and the file is no
+    /// longer that version: 412 Precondition Failed.
+    Failed,
 }
 
-/// Whether the client's copy is still current. `If-None-Match` lists the
-/// entity tags of the copies the client has; when it is there, it decides
-/// alone and `If-Modified-Since` is ignored (RFC 9110, section 13.2.2),
-/// because an entity tag is more precise than a date.
-fn is_unchanged(request: &Request, entity_tag: &str, modified: SystemTime) -> bool {
-    let client_tags: Vec<&str> = request
-        .header_values("If-None-Match")
+/// Evaluates the conditions in the order of RFC 9110, section 13.2.2.
+/// Ranges and `If-Range` come last, in `ranges.rs`.
+fn evaluate_preconditions(
+    request: &Request,
+    entity_tag: &str,
+    modified: SystemTime,
+) -> Precondition {
+    // Step 1: is the file still the version the client expects? `If-Match`
+    // compares strongly: a weak tag (`W/"..."`) never matches, and `*`
+    // matches any file that exists. Without `If-Match`, the date of
+    // `If-Unmodified-Since` asks the same question, less precisely.
+    if request.header("If-Match").is_some() {
+        if !any_tag_matches(request, "If-Match", |tag| tag == entity_tag) {
+            return Precondition::Failed;
+        }
+    } else if changed_since(request, "If-Unmodified-Since", modified) == Some(true) {
+        return Precondition::Failed;
+    }
+    // Step 2: has the client's copy changed? `If-None-Match` compares
+    // weakly: a `W/` in front is ignored (RFC 9110, section 8.8.3.2).
+    // With it, `If-Modified-Since` is ignored: a tag is more precise than
+    // a date. Only GET and HEAD come here, so the answer is 304.
+    if request.header("If-None-Match").is_some() {
+        if any_tag_matches(request, "If-None-Match", |tag| {
+            tag.trim_start_matches("W/") == entity_tag
+        }) {
+            return Precondition::NotModified;
+        }
+    } else if changed_since(request, "If-Modified-Since", modified) == Some(false) {
+        return Precondition::NotModified;
+    }
+    Precondition::Holds
+}
+
+/// Whether `*` or one of the entity tags listed in the fields called
+/// `name` (each field may hold a list, `"a", "b"`) matches.
+fn any_tag_matches(request: &Request, name: &str, matches: impl Fn(&str) -> bool) -> bool {
+    request
+        .header_values(name)
         .flat_map(|value| value.split(','))
         .map(str::trim)
-        .collect();
-    if client_tags.is_empty() {
-        return is_unchanged_since(request, modified);
-    }
-    // `*` means "any version". A `W/` in front marks a "weak" tag, which
-    // this comparison ignores (RFC 9110, section 8.8.3.2).
-    client_tags
-        .iter()
-        .any(|tag| *tag == "*" || tag.trim_start_matches("W/") == entity_tag)
+        .any(|tag| tag == "*" || matches(tag))
 }
 
-/// The question a browser asks with `If-Modified-Since: DATE`: "I have a
-/// copy from DATE; has the file changed since?" If not, we answer 304 and
-/// the browser uses its copy. A date we cannot parse must be ignored
-/// (RFC 9110, section 13.1.3), which then means a normal 200.
-fn is_unchanged_since(request: &Request, modified: SystemTime) -> bool {
-    // A client that sends `If-None-Match` asks by entity tag instead, and
-    // then the date must be ignored (RFC 9110, section 13.1.3).
-    if request.header("If-None-Match").is_some() {
-        return false;
-    }
-    let Some(value) = request.header("If-Modified-Since") else {
-        return false;
-    };
-    let Ok(client_copy) = httpdate::parse_http_date(value) else {
-        return false;
-    };
-    modified <= client_copy
+/// Whether the file changed after the date in the field `name`. `None`
+/// when there is no such field or its value is not a date; the field is
+/// then ignored (RFC 9110, sections 13.1.3 and 13.1.4).
+fn changed_since(request: &Request, name: &str, modified: SystemTime) -> Option<bool> {
+    let date = httpdate::parse_http_date(request.header(name)?).ok()?;
+    Some(modified > date)
 }
+// ANCHOR_END: preconditions
 
 /// Drops the fraction of a second from a point in time.
 fn whole_seconds(time: SystemTime) -> SystemTime {

@@ -74,10 +74,15 @@ pub fn folder_listing(
     for entry in &entries {
         rows.push_str(&listing_row(entry));
     }
+    // ANCHOR: page
+    // The page links the site's style sheet, so that a listing looks like
+    // part of the site. A site without `/style.css` costs the browser one
+    // 404, and the listing is shown unstyled.
     let page = format!(
         "<!DOCTYPE html>\n\
          <html lang=\"en\">\n\
-         <head><meta charset=\"utf-8\"><title>Index of /{title}</title></head>\n\
+         <head><meta charset=\"utf-8\"><title>Index of /{title}</title>\n\
+         <link rel=\"stylesheet\" href=\"/style.css\"></head>\n\
          <body>\n\
          <h1>Index of /{title}</h1>\n\
          <table>\n\
@@ -88,6 +93,7 @@ pub fn folder_listing(
          </html>\n",
         title = escape_html(&folder_path),
     );
+    // ANCHOR_END: page
     Ok(Response::html(Status::Ok, page))
 }
 

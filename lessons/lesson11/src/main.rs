@@ -4,19 +4,15 @@
 //! nginx or Apache do it:
 //! - A folder asked for without its trailing slash gets a redirect to the
 //!   URL with the slash (301), and a folder without `index.html` gets a
-//!   listing of its files (`listing.rs`).
-//! - Every file has an `ETag`, a label for its current version, and
-//!   `If-None-Match` turns into 304 Not Modified when the client's copy
-//!   carries that label.
-//! - A client can ask for part of a file with `Range`, for example to
-//!   resume a download (`ranges.rs`).
+//!   listing of its files (`listing.rs`), styled like the rest of the site.
 //! - `--access-log` writes one line per request in the Common Log Format
 //!   that log tools understand.
 //!
 //! It is also fast where it counts: a file goes from the disk to the
 //! network through the kernel, without passing through our memory (see
-//! `Response::write_to`), and the head of every response is one write.
-//! `tests/bench` measures how close this comes to nginx.
+//! `Response::write_to`), and small responses are not held back by
+//! Nagle's algorithm (`connection.rs`). `tests/bench` measures how close
+//! this comes to nginx.
 //!
 //! What this lesson leaves out on purpose: TLS (HTTPS), HTTP/2, compression,
 //! caching of file metadata, and an event loop. Each is a course of its own.

@@ -41,6 +41,7 @@ pub fn requested_range(
     let Some(value) = request.header("Range") else {
         return ByteRange::Whole;
     };
+    // ANCHOR: if_range
     // `If-Range: VALIDATOR` says "send me the part only if the file is
     // still the version I have; if it has changed, send all of it". Without
     // it, a resumed download could join the start of the old file to the
@@ -52,6 +53,7 @@ pub fn requested_range(
     if !is_still_the_clients_version {
         return ByteRange::Whole;
     }
+    // ANCHOR_END: if_range
     parse_range(value, file_size).unwrap_or(ByteRange::Whole)
 }
 

@@ -25,6 +25,7 @@ pub enum Status {
     Conflict,
     LengthRequired,
     ContentTooLarge,
+    PreconditionFailed,
     UnsupportedMediaType,
     RangeNotSatisfiable,
     UriTooLong,
@@ -52,6 +53,7 @@ impl Status {
             Status::Conflict => 409,
             Status::LengthRequired => 411,
             Status::ContentTooLarge => 413,
+            Status::PreconditionFailed => 412,
             Status::UnsupportedMediaType => 415,
             Status::RangeNotSatisfiable => 416,
             Status::UriTooLong => 414,
@@ -79,6 +81,7 @@ impl Status {
             Status::Conflict => "Conflict",
             Status::LengthRequired => "Length Required",
             Status::ContentTooLarge => "Content Too Large",
+            Status::PreconditionFailed => "Precondition Failed",
             Status::UnsupportedMediaType => "Unsupported Media Type",
             Status::RangeNotSatisfiable => "Range Not Satisfiable",
             Status::UriTooLong => "URI Too Long",
@@ -350,6 +353,7 @@ impl Response {
 /// std's `io::copy` does this for some pairs (file to file, file to pipe)
 /// but not for file to socket, so we call it through the `nix` crate, which
 /// wraps it safely. The socket's write timeout still applies.
+// ANCHOR: send_file
 #[cfg(target_os = "linux")]
 fn send_file(file: &File, length: u64, stream: &TcpStream) -> io::Result<u64> {
     /// The most we hand to one `sendfile` call (the kernel's own limit is
@@ -368,6 +372,7 @@ fn send_file(file: &File, length: u64, stream: &TcpStream) -> io::Result<u64> {
     }
     Ok(sent)
 }
+// ANCHOR_END: send_file
 
 /// Elsewhere, `io::copy` moves the file through a small buffer. `take`
 /// makes sure we send exactly the length we announced, even if the file
