@@ -14,6 +14,7 @@
 //! connection open (see `expect_connection`), and the checks that send
 //! several requests on one connection find each response by its length.
 
+mod caching;
 mod conditional;
 mod files;
 mod keep_alive;
@@ -154,8 +155,10 @@ const THREADS: &str = "lesson09.md#a-thread-per-connection";
 const SLOW_CLIENTS: &str = "lesson09.md#slow-clients";
 const FOLDERS: &str = "lesson11.md#folders-and-trailing-slashes";
 const LISTINGS: &str = "lesson11.md#folder-listings";
-const ETAGS: &str = "lesson11.md#etag-and-if-none-match";
-const RANGES: &str = "lesson11.md#byte-ranges";
+const ETAGS: &str = "lesson10.md#etag-and-if-none-match";
+const PRECONDITIONS: &str = "lesson10.md#if-match-and-if-unmodified-since";
+const ORDER: &str = "lesson10.md#the-order-of-the-conditions";
+const RANGES: &str = "lesson10.md#byte-ranges";
 const ACCESS_LOG: &str = "lesson11.md#the-access-log";
 
 const fn custom(
@@ -1055,6 +1058,111 @@ pub static CHECKS: &[Check] = &[
         rule: "restarted with --max-connections 64, while 50 clients stall in the middle of a request head, one more is served within 4 s",
         run: Run::Restarting(many_clients::many_stalled_clients),
     },
+    // Lesson 10: caching and ranges.
+    custom(
+        "etag",
+        10,
+        None,
+        ETAGS,
+        "a file comes with an ETag in double quotes, the same for HEAD, different for another file",
+        caching::etag,
+    ),
+    custom(
+        "if-none-match",
+        10,
+        None,
+        ETAGS,
+        "If-None-Match with the file's ETag, with W/ before it, *, or in a list gets 304 with the ETag (for HEAD too)",
+        caching::if_none_match,
+    ),
+    custom(
+        "if-match-mismatch",
+        10,
+        None,
+        PRECONDITIONS,
+        "If-Match with another tag, or with the file's tag marked weak (W/), gets 412 Precondition Failed, for HEAD too",
+        caching::if_match_mismatch,
+    ),
+    custom(
+        "if-match-star",
+        10,
+        None,
+        PRECONDITIONS,
+        "If-Match: *, the file's ETag, or a list with it gets 200 with the file",
+        caching::if_match_star,
+    ),
+    custom(
+        "if-unmodified-since-earlier",
+        10,
+        None,
+        PRECONDITIONS,
+        "If-Unmodified-Since with a date before the file's Last-Modified gets 412 Precondition Failed, for HEAD too",
+        caching::if_unmodified_since_earlier,
+    ),
+    custom(
+        "if-unmodified-since-later",
+        10,
+        None,
+        PRECONDITIONS,
+        "If-Unmodified-Since with the file's Last-Modified or a later date gets the file (and with Range the part, 206); an invalid date is ignored",
+        caching::if_unmodified_since_later,
+    ),
+    custom(
+        "if-match-before-if-none-match",
+        10,
+        None,
+        ORDER,
+        "If-Match is evaluated first: a failing If-Match with a matching If-None-Match (the ETag, or *) gets 412, not 304",
+        caching::if_match_before_if_none_match,
+    ),
+    custom(
+        "if-unmodified-since-ignored-with-if-match",
+        10,
+        None,
+        ORDER,
+        "with If-Match present, If-Unmodified-Since is ignored: the file's ETag in If-Match and a date before Last-Modified get 200",
+        caching::if_unmodified_since_ignored_with_if_match,
+    ),
+    custom(
+        "range-part",
+        10,
+        None,
+        RANGES,
+        "Range: bytes=0-9, bytes=10- and bytes=250-1000 (end beyond the file) get 206, those bytes, and Content-Range: bytes 0-9/256 and so on",
+        caching::range_part,
+    ),
+    custom(
+        "range-suffix",
+        10,
+        None,
+        RANGES,
+        "Range: bytes=-5 gets 206 with the last 5 bytes; bytes=-1000 the whole file as bytes 0-255/256",
+        caching::range_suffix,
+    ),
+    custom(
+        "range-not-satisfiable",
+        10,
+        None,
+        RANGES,
+        "a Range that starts at or past the end of the file (bytes=256-, bytes=1000-2000) or is empty (bytes=-0) gets 416 with Content-Range: bytes */256",
+        caching::range_not_satisfiable,
+    ),
+    custom(
+        "range-whole-file",
+        10,
+        None,
+        RANGES,
+        "several ranges, a broken range or another unit get the whole file with 200, HEAD ignores Range, and every file says Accept-Ranges: bytes",
+        caching::range_whole_file,
+    ),
+    custom(
+        "if-range",
+        10,
+        None,
+        RANGES,
+        "Range: bytes=0-9 with If-Range: the file's current ETag gets 206 with the part; with an old ETag or an old date, the Range is ignored: 200 with the whole file",
+        caching::if_range,
+    ),
     // Lesson 11: a real static server.
     custom(
         "folder-redirect",
@@ -1079,62 +1187,6 @@ pub static CHECKS: &[Check] = &[
         LISTINGS,
         "a folder without index.html gets a listing: folders first, then files, each sorted byte by byte, names HTML-escaped, links percent-encoded, no hidden names, no links that leave the root",
         static_server::folder_listing,
-    ),
-    custom(
-        "etag",
-        11,
-        None,
-        ETAGS,
-        "a file comes with an ETag in double quotes, the same for HEAD, different for another file",
-        static_server::etag,
-    ),
-    custom(
-        "if-none-match",
-        11,
-        None,
-        ETAGS,
-        "If-None-Match with the file's ETag, with W/ before it, *, or in a list gets 304 with the ETag (for HEAD too)",
-        static_server::if_none_match,
-    ),
-    custom(
-        "range-part",
-        11,
-        None,
-        RANGES,
-        "Range: bytes=0-9, bytes=10- and bytes=250-1000 (end beyond the file) get 206, those bytes, and Content-Range: bytes 0-9/256 and so on",
-        static_server::range_part,
-    ),
-    custom(
-        "range-suffix",
-        11,
-        None,
-        RANGES,
-        "Range: bytes=-5 gets 206 with the last 5 bytes; bytes=-1000 the whole file as bytes 0-255/256",
-        static_server::range_suffix,
-    ),
-    custom(
-        "range-not-satisfiable",
-        11,
-        None,
-        RANGES,
-        "a Range that starts at or past the end of the file (bytes=256-, bytes=1000-2000) or is empty (bytes=-0) gets 416 with Content-Range: bytes */256",
-        static_server::range_not_satisfiable,
-    ),
-    custom(
-        "range-whole-file",
-        11,
-        None,
-        RANGES,
-        "several ranges, a broken range or another unit get the whole file with 200, HEAD ignores Range, and every file says Accept-Ranges: bytes",
-        static_server::range_whole_file,
-    ),
-    custom(
-        "if-range",
-        11,
-        None,
-        RANGES,
-        "Range: bytes=0-9 with If-Range: the file's current ETag gets 206 with the part; with an old ETag or an old date, the Range is ignored: 200 with the whole file",
-        static_server::if_range,
     ),
     custom(
         "access-log",

@@ -98,7 +98,6 @@ fn lesson09_passes_its_checks() {
 }
 
 #[test]
-#[ignore = "re-cut in progress (issue 7)"]
 fn lesson10_passes_its_checks() {
     assert_lesson_passes(10);
 }
@@ -171,13 +170,11 @@ fn lesson09_checks_fail_against_lesson08() {
 }
 
 #[test]
-#[ignore = "re-cut in progress (issue 7)"]
 fn lesson10_checks_fail_against_lesson09() {
     assert_new_checks_fail_against_previous_lesson(10);
 }
 
 #[test]
-#[ignore = "re-cut in progress (issue 7)"]
 fn lesson11_checks_fail_against_lesson10() {
     assert_new_checks_fail_against_previous_lesson(11);
 }

@@ -12,7 +12,7 @@ use crate::server::Session;
 const DATE_TOLERANCE: Duration = Duration::from_secs(120);
 
 /// A date in the one format a server sends (RFC 9110, section 5.6.7).
-fn imf_fixdate(time: SystemTime) -> String {
+pub(super) fn imf_fixdate(time: SystemTime) -> String {
     httpdate::fmt_http_date(time)
 }
 
