@@ -64,10 +64,10 @@
 //!   line `Date: ` followed by any date in the IMF-fixdate form
 //!   `Sun, 06 Nov 1994 08:49:37 GMT`, and the same for
 //!   `Last-Modified: ...`. In a `cat -A` transcript the expected line is
-//!   `Date: ...^M$`. Lesson 11 adds three more values that change from run
-//!   to run, each with its own `...` rule: the time of the file in an
-//!   entity tag, `ETag: "...-ed"` (`...` stands for hex digits; the size
-//!   after the `-` must match), the date in a cell of a folder listing,
+//!   `Date: ...^M$`. Lessons 10 and 11 add three more values that change
+//!   from run to run, each with its own `...` rule: the time of the file in
+//!   an entity tag (lesson 10 on), `ETag: "...-ed"` (`...` stands for hex
+//!   digits; the size after the `-` must match), the date in a cell of a folder listing,
 //!   `<td>...</td>` (an IMF-fixdate), and the time in an access log line,
 //!   `127.0.0.1 - - [...] "GET / HTTP/1.1" 200 895` (the Common Log Format
 //!   time `24/Nov/2026:09:16:34 +0000`). Only these are treated so, with
