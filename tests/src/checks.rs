@@ -21,6 +21,7 @@ mod keep_alive;
 mod many_clients;
 mod posting;
 mod static_server;
+mod uploads;
 
 use crate::client::{self, Connection, Ending, Exchange, Request, Response};
 use crate::fixture::SiteFile;
@@ -146,7 +147,10 @@ const CONDITIONAL: &str = "lesson05.md#conditional-get";
 const BODY: &str = "lesson06.md#reading-a-body";
 const EXPECT: &str = "lesson06.md#expect-100-continue";
 const GUESTBOOK: &str = "lesson06.md#the-guestbook";
-const UPLOADS: &str = "lesson06.md#uploads";
+const UPLOADS: &str = "lesson07.md#storing-the-files";
+const MULTIPART: &str = "lesson07.md#how-a-browser-sends-a-file";
+const UPLOAD_ERRORS: &str = "lesson07.md#refusing-bad-forms";
+const UPLOAD_LIMITS: &str = "lesson07.md#size-limits";
 const PERSISTENT: &str = "lesson08.md#persistent-connections";
 const PIPELINING: &str = "lesson08.md#pipelining";
 const WHEN_TO_CLOSE: &str = "lesson08.md#when-to-close";
@@ -783,13 +787,13 @@ pub static CHECKS: &[Check] = &[
         "an If-Modified-Since that is not a date is ignored: 200 with the file",
         conditional::invalid_date_ignored,
     ),
-    // Lesson 06: POST, with a body; the guestbook and uploads.
+    // Lesson 06: POST, with a body; the guestbook.
     custom(
         "body-in-pieces",
         6,
         None,
         BODY,
-        "a 64 KiB upload sent in 16 pieces is read to its last byte: 201, and GET returns it unchanged",
+        "a guestbook entry of 48 KiB sent in 16 pieces is read to its last byte: 303, and the page shows all of it",
         posting::body_in_pieces,
     ),
     custom(
@@ -813,7 +817,7 @@ pub static CHECKS: &[Check] = &[
         6,
         None,
         BODY,
-        "the same Content-Length twice (two fields, or \"5, 5\") is accepted",
+        "the same Content-Length twice (two fields, or \"N, N\") is accepted: the guestbook POST gets 303",
         posting::repeated_content_length,
     ),
     custom(
@@ -913,36 +917,109 @@ pub static CHECKS: &[Check] = &[
         run: Run::Restarting(posting::guestbook_survives_restart),
     },
     custom(
-        "upload-created",
+        "allow-lists-post",
+        6,
+        None,
+        GUESTBOOK,
+        "PUT to /guestbook gets 405 with Allow: GET, HEAD, POST; POST to a file gets 405 without POST in Allow",
+        posting::allow_lists_post,
+    ),
+    // Lesson 07: file uploads from an HTML form.
+    custom(
+        "upload-one-file",
+        7,
+        None,
+        MULTIPART,
+        "one file sent as curl -F sends it (all 256 byte values, CR LF, and lines that only look like delimiters) gets 201, and GET on its Location returns it byte for byte",
+        uploads::one_file,
+    ),
+    custom(
+        "upload-several-files",
+        7,
+        None,
+        MULTIPART,
+        "three files and a text field sent as a browser sends them get 201, and the URLs in the answer return each file byte for byte",
+        uploads::several_files,
+    ),
+    custom(
+        "upload-unsafe-names",
         7,
         None,
         UPLOADS,
-        "POST /uploads/bytes.bin gets 201 with Location: /uploads/bytes.bin, and GET serves all 256 byte values back",
-        posting::upload_created,
+        "file names such as ../../escape.txt, a/b\\c.txt, .hidden or grüße.txt are stored inside the uploads area or refused with 4xx, never written outside the data folder",
+        uploads::unsafe_names,
     ),
     custom(
         "upload-conflict",
         7,
         None,
         UPLOADS,
-        "an upload to a name that exists gets 409 Conflict, and the first file stays as it was",
-        posting::upload_conflict,
+        "a second upload with a name that exists gets 409 or a fresh name, and the first file keeps its bytes",
+        uploads::conflict,
     ),
     custom(
-        "upload-bad-name",
+        "upload-too-large",
         7,
         None,
-        UPLOADS,
-        "an upload name that is empty, too long, starts with a dot, or holds /, \\, .., a space or other characters gets 400",
-        posting::upload_bad_name,
+        UPLOAD_LIMITS,
+        "an upload that declares 1 TB (more than any sensible --max-body) gets 413 at once, without waiting for the body, and nothing is stored",
+        uploads::too_large,
+    ),
+    custom(
+        "upload-not-multipart",
+        7,
+        None,
+        UPLOAD_ERRORS,
+        "an upload that is not multipart/form-data (raw bytes, a urlencoded form) gets 415, and nothing is stored",
+        uploads::not_multipart,
+    ),
+    custom(
+        "upload-no-boundary",
+        7,
+        None,
+        UPLOAD_ERRORS,
+        "multipart/form-data without a boundary parameter, or with an empty one, gets 400, and nothing is stored",
+        uploads::no_boundary,
+    ),
+    custom(
+        "upload-long-boundary",
+        7,
+        None,
+        UPLOAD_ERRORS,
+        "a boundary of 71 characters (RFC 2046 allows at most 70) gets 400, and nothing is stored",
+        uploads::long_boundary,
+    ),
+    custom(
+        "upload-no-disposition",
+        7,
+        None,
+        UPLOAD_ERRORS,
+        "a part without Content-Disposition gets 400, and nothing is stored",
+        uploads::no_disposition,
+    ),
+    custom(
+        "upload-no-close-delimiter",
+        7,
+        None,
+        UPLOAD_ERRORS,
+        "a form whose body ends without the close delimiter --boundary-- gets 400, and nothing is stored",
+        uploads::no_close_delimiter,
     ),
     custom(
         "upload-incomplete",
         7,
         None,
-        UPLOADS,
-        "an upload whose client stops sending halfway and closes gets 400 and leaves no file behind",
-        posting::incomplete_body,
+        UPLOAD_ERRORS,
+        "an upload whose client stops sending halfway and closes gets 400, and nothing is stored",
+        uploads::incomplete,
+    ),
+    custom(
+        "upload-no-file",
+        7,
+        None,
+        UPLOAD_ERRORS,
+        "a form without a file (filename=\"\", as a browser sends it when no file was chosen) gets 400, and nothing is stored",
+        uploads::no_file,
     ),
     custom(
         "upload-sandboxed",
@@ -950,15 +1027,15 @@ pub static CHECKS: &[Check] = &[
         None,
         UPLOADS,
         "an uploaded HTML page is served with Content-Security-Policy: sandbox (or not as HTML) and X-Content-Type-Options: nosniff",
-        posting::upload_sandboxed,
+        uploads::sandboxed,
     ),
     custom(
-        "allow-lists-post",
-        6,
+        "uploads-allow-post",
+        7,
         None,
         UPLOADS,
-        "PUT to /guestbook or /uploads/NAME gets 405 with Allow: GET, HEAD, POST; POST to a file gets 405 without POST in Allow",
-        posting::allow_lists_post,
+        "PUT to /uploads gets 405 with POST in its Allow field",
+        uploads::allow_lists_post,
     ),
     // Lesson 08: many requests on one connection.
     custom(
@@ -1014,7 +1091,7 @@ pub static CHECKS: &[Check] = &[
         8,
         None,
         WHEN_TO_CLOSE,
-        "a request whose body the server leaves unread (409 for an upload to a taken name, 405 for a POST to a file) gets Connection: close, and the connection ends",
+        "a request whose body the server leaves unread (415 for a guestbook POST that is not a form, 405 for a POST to a file) gets Connection: close, and the connection ends",
         keep_alive::unread_body_closes,
     ),
     custom(

@@ -154,7 +154,6 @@ fn lesson06_checks_fail_against_lesson05() {
 }
 
 #[test]
-#[ignore = "re-cut in progress (issue 7)"]
 fn lesson07_checks_fail_against_lesson06() {
     assert_new_checks_fail_against_previous_lesson(7);
 }
@@ -289,13 +288,20 @@ struct InterruptedUpload {
 /// then sends the body.
 fn sigterm_during_upload(lesson: u8) -> InterruptedUpload {
     let mut session = launch(Program::Lesson(lesson));
-    let body = grader::fixture::every_byte_value().repeat(4);
+    let content = grader::fixture::every_byte_value().repeat(4);
+    let boundary = "------------------------5e1a7e0b1d2c3f4a";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"late.bin\"\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let mut stream = TcpStream::connect(session.address()).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(15)))
         .unwrap();
     let head = format!(
-        "POST /uploads/late.bin HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        "POST /uploads HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).unwrap();
@@ -329,7 +335,7 @@ fn sigterm_during_upload(lesson: u8) -> InterruptedUpload {
     let _ = stream.read_to_end(&mut response);
     drop(stream);
     let stored = fs::read(session.fixture().data().join("uploads").join("late.bin"))
-        .is_ok_and(|content| content == body);
+        .is_ok_and(|stored| stored == content);
     InterruptedUpload {
         response: String::from_utf8_lossy(&response).into_owned(),
         stored,

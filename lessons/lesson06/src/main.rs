@@ -1,22 +1,19 @@
 //! Lesson 06: POST, receiving data.
 //!
 //! Until now, data only flowed from the server to the client. With POST the
-//! client sends data too, as a body after the head, like the form fields or
-//! file uploads the original tutorial mentions. The new idea is reading that
-//! body: `Content-Length` says how many bytes follow, and we read exactly
-//! that many, however they arrive (`body.rs`).
+//! client sends data too, as a body after the head, like the form fields the
+//! original tutorial mentions. The new idea is reading that body:
+//! `Content-Length` says how many bytes follow, and we read exactly that
+//! many, however they arrive (`body.rs`).
 //!
-//! Two small applications use it. A guestbook (`guestbook.rs`): a form whose
-//! entries are stored in the data folder and shown to every visitor. And
-//! uploads (`uploads.rs`): `POST /uploads/NAME` stores the body as a file,
-//! which `GET /uploads/NAME` serves back. The sample site has a page for
-//! each: /guestbook and /upload.html.
+//! A small application uses it: a guestbook (`guestbook.rs`), a form whose
+//! entries are stored in the data folder and shown to every visitor at
+//! /guestbook.
 //!
 //! What this lesson leaves out on purpose:
 //! - `Transfer-Encoding: chunked` bodies are refused with 501.
-//! - Forms sent as `multipart/form-data` (the browser's own file upload
-//!   forms) are not understood; the upload page sends the file with a
-//!   script instead.
+//! - File uploads. A browser sends a file in a form as
+//!   `multipart/form-data`, an encoding of its own; lesson 07 reads it.
 //! - The connection still closes after every response (lesson 08 keeps it
 //!   open), and one connection is served at a time (lesson 09).
 
@@ -26,7 +23,6 @@ mod files;
 mod guestbook;
 mod request;
 mod response;
-mod uploads;
 
 use std::fs;
 use std::io::{self, BufReader, Read};
@@ -66,24 +62,18 @@ struct Cli {
     #[arg(long, default_value = shared::SAMPLE_SITE)]
     root: PathBuf,
 
-    /// The folder where the guestbook and uploaded files are kept. It is
-    /// created if it does not exist.
+    /// The folder where the guestbook is kept. It is created if it does not
+    /// exist.
     #[arg(long, default_value = "data")]
     data: PathBuf,
-
-    /// The largest upload we accept, in bytes. Larger ones get 413. (Forms
-    /// for the guestbook have a fixed limit of 64 KiB.)
-    #[arg(long, default_value_t = 10 * 1024 * 1024)]
-    max_body: u64,
 }
 
 /// What every connection needs to know, gathered in one place.
 struct Config {
     /// The folder of static files, canonical (see `files.rs`).
     document_root: PathBuf,
-    /// The folder for the guestbook and uploads, canonical too.
+    /// The folder for the guestbook, canonical too.
     data_folder: PathBuf,
-    max_body_bytes: u64,
 }
 
 fn main() -> ExitCode {
@@ -113,7 +103,6 @@ fn main() -> ExitCode {
     let config = Config {
         document_root,
         data_folder,
-        max_body_bytes: cli.max_body,
     };
 
     // Binding claims the port; from now on the operating system queues
@@ -212,8 +201,6 @@ fn respond(
 enum Route {
     /// `/guestbook`: the guestbook page and its form.
     Guestbook,
-    /// `/uploads/NAME`: an uploaded file.
-    Upload(String),
     /// Anything else: a file in the document root.
     StaticFile,
 }
@@ -222,7 +209,7 @@ impl Route {
     /// The methods this kind of path allows, for the `Allow` field of 405.
     fn allowed_methods(&self) -> &'static str {
         match self {
-            Route::Guestbook | Route::Upload(_) => "GET, HEAD, POST",
+            Route::Guestbook => "GET, HEAD, POST",
             Route::StaticFile => "GET, HEAD",
         }
     }
@@ -243,15 +230,6 @@ fn answer(
         (Route::Guestbook, "POST") => {
             guestbook::add_entry(&config.data_folder, request, reader, stream)
         }
-        (Route::Upload(_), "GET" | "HEAD") => uploads::serve(&config.data_folder, request),
-        (Route::Upload(name), "POST") => uploads::store(
-            &config.data_folder,
-            &name,
-            request,
-            reader,
-            stream,
-            config.max_body_bytes,
-        ),
         (Route::StaticFile, "GET" | "HEAD") => files::serve_file(&config.document_root, request),
         (route, _) => Err(HttpError::MethodNotAllowed {
             method: request.method.clone(),
@@ -266,15 +244,6 @@ fn route(target: &str) -> Result<Route, HttpError> {
     let segments = files::path_segments(target)?;
     match segments.as_slice() {
         [page] if page == "guestbook" => Ok(Route::Guestbook),
-        [folder, rest @ ..] if folder == uploads::UPLOADS_FOLDER => {
-            let name = rest.join("/");
-            if !uploads::is_valid_name(&name) {
-                return Err(HttpError::BadRequest(
-                    "an upload name has 1 to 100 letters, digits, '.', '_' or '-', and no dot at the start",
-                ));
-            }
-            Ok(Route::Upload(name))
-        }
         _ => Ok(Route::StaticFile),
     }
 }
@@ -282,7 +251,6 @@ fn route(target: &str) -> Result<Route, HttpError> {
 /// Creates the data folder if needed and returns its canonical path.
 fn prepare_data_folder(data_folder: &Path) -> io::Result<PathBuf> {
     fs::create_dir_all(data_folder)?;
-    uploads::prepare_folder(data_folder)?;
     data_folder.canonicalize()
 }
 

@@ -30,6 +30,8 @@ pub enum HttpError {
     ContentTooLarge(u64),
     /// The body is in a format this server does not accept here.
     UnsupportedMediaType,
+    /// An upload that is not a form sent as `multipart/form-data`.
+    NotMultipart,
     /// The body is sent with `Transfer-Encoding`, which this lesson does not
     /// implement.
     TransferEncodingNotImplemented,
@@ -60,6 +62,7 @@ impl HttpError {
             HttpError::LengthRequired => Status::LengthRequired,
             HttpError::ContentTooLarge(_) => Status::ContentTooLarge,
             HttpError::UnsupportedMediaType => Status::UnsupportedMediaType,
+            HttpError::NotMultipart => Status::UnsupportedMediaType,
             HttpError::TransferEncodingNotImplemented => Status::NotImplemented,
             HttpError::TimedOut => Status::RequestTimeout,
             HttpError::UriTooLong => Status::UriTooLong,
@@ -90,6 +93,9 @@ impl HttpError {
             }
             HttpError::UnsupportedMediaType => {
                 "send the form as application/x-www-form-urlencoded".to_owned()
+            }
+            HttpError::NotMultipart => {
+                "send the files as a form encoded as multipart/form-data".to_owned()
             }
             HttpError::TransferEncodingNotImplemented => {
                 "this server does not implement Transfer-Encoding; send Content-Length instead"

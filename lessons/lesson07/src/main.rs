@@ -1,22 +1,22 @@
-//! Lesson 06: POST, receiving data.
+//! Lesson 07: file uploads from an HTML form.
 //!
-//! Until now, data only flowed from the server to the client. With POST the
-//! client sends data too, as a body after the head, like the form fields or
-//! file uploads the original tutorial mentions. The new idea is reading that
-//! body: `Content-Length` says how many bytes follow, and we read exactly
-//! that many, however they arrive (`body.rs`).
+//! Lesson 06 read a body; this lesson reads the body a browser sends for a
+//! form with a file in it. Such a form is encoded as `multipart/form-data`:
+//! the files and fields follow each other, separated by a boundary line
+//! (`multipart.rs`). `POST /uploads` stores every file of the form, under a
+//! safe name, all of them or none, and answers with their URLs; `GET
+//! /uploads/NAME` serves a stored file back (`uploads.rs`). The sample site
+//! has the form at /upload.html, a plain form without any script.
 //!
-//! Two small applications use it. A guestbook (`guestbook.rs`): a form whose
-//! entries are stored in the data folder and shown to every visitor. And
-//! uploads (`uploads.rs`): `POST /uploads/NAME` stores the body as a file,
-//! which `GET /uploads/NAME` serves back. The sample site has a page for
-//! each: /guestbook and /upload.html.
+//! The body streams through a buffer of a fixed size into temporary files,
+//! so a large upload needs no more memory than a small one.
 //!
 //! What this lesson leaves out on purpose:
 //! - `Transfer-Encoding: chunked` bodies are refused with 501.
-//! - Forms sent as `multipart/form-data` (the browser's own file upload
-//!   forms) are not understood; the upload page sends the file with a
-//!   script instead.
+//! - The parts' own `Content-Type` and the fields that are not files are
+//!   ignored; we store bytes, and `GET` guesses the type from the name.
+//! - Percent-encoded or `filename*` names; only the plain `filename`
+//!   counts.
 //! - The connection still closes after every response (lesson 08 keeps it
 //!   open), and one connection is served at a time (lesson 09).
 
@@ -24,6 +24,7 @@ mod body;
 mod error;
 mod files;
 mod guestbook;
+mod multipart;
 mod request;
 mod response;
 mod uploads;
@@ -54,7 +55,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 
-/// Lesson 06: serves files, and receives data with POST.
+/// Lesson 07: serves files, receives data with POST, and stores uploaded files.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -71,8 +72,9 @@ struct Cli {
     #[arg(long, default_value = "data")]
     data: PathBuf,
 
-    /// The largest upload we accept, in bytes. Larger ones get 413. (Forms
-    /// for the guestbook have a fixed limit of 64 KiB.)
+    /// The largest upload we accept, in bytes: the whole body of the form,
+    /// and so also each file in it. Larger ones get 413. (Forms for the
+    /// guestbook have a fixed limit of 64 KiB.)
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     max_body: u64,
 }
@@ -212,8 +214,10 @@ fn respond(
 enum Route {
     /// `/guestbook`: the guestbook page and its form.
     Guestbook,
+    /// `/uploads`: where the upload form sends its files.
+    Uploads,
     /// `/uploads/NAME`: an uploaded file.
-    Upload(String),
+    Upload,
     /// Anything else: a file in the document root.
     StaticFile,
 }
@@ -222,7 +226,9 @@ impl Route {
     /// The methods this kind of path allows, for the `Allow` field of 405.
     fn allowed_methods(&self) -> &'static str {
         match self {
-            Route::Guestbook | Route::Upload(_) => "GET, HEAD, POST",
+            Route::Guestbook => "GET, HEAD, POST",
+            Route::Uploads => "POST",
+            Route::Upload => "GET, HEAD",
             Route::StaticFile => "GET, HEAD",
         }
     }
@@ -243,15 +249,14 @@ fn answer(
         (Route::Guestbook, "POST") => {
             guestbook::add_entry(&config.data_folder, request, reader, stream)
         }
-        (Route::Upload(_), "GET" | "HEAD") => uploads::serve(&config.data_folder, request),
-        (Route::Upload(name), "POST") => uploads::store(
+        (Route::Uploads, "POST") => uploads::store(
             &config.data_folder,
-            &name,
             request,
             reader,
             stream,
             config.max_body_bytes,
         ),
+        (Route::Upload, "GET" | "HEAD") => uploads::serve(&config.data_folder, request),
         (Route::StaticFile, "GET" | "HEAD") => files::serve_file(&config.document_root, request),
         (route, _) => Err(HttpError::MethodNotAllowed {
             method: request.method.clone(),
@@ -266,14 +271,14 @@ fn route(target: &str) -> Result<Route, HttpError> {
     let segments = files::path_segments(target)?;
     match segments.as_slice() {
         [page] if page == "guestbook" => Ok(Route::Guestbook),
+        [folder] if folder == uploads::UPLOADS_FOLDER => Ok(Route::Uploads),
         [folder, rest @ ..] if folder == uploads::UPLOADS_FOLDER => {
-            let name = rest.join("/");
-            if !uploads::is_valid_name(&name) {
+            if !uploads::is_valid_name(&rest.join("/")) {
                 return Err(HttpError::BadRequest(
                     "an upload name has 1 to 100 letters, digits, '.', '_' or '-', and no dot at the start",
                 ));
             }
-            Ok(Route::Upload(name))
+            Ok(Route::Upload)
         }
         _ => Ok(Route::StaticFile),
     }

@@ -22,6 +22,7 @@ mod connection;
 mod error;
 mod files;
 mod guestbook;
+mod multipart;
 mod request;
 mod response;
 mod server;
@@ -58,8 +59,9 @@ struct Cli {
     #[arg(long, default_value = "data")]
     data: PathBuf,
 
-    /// The largest upload we accept, in bytes. Larger ones get 413. (Forms
-    /// for the guestbook have a fixed limit of 64 KiB.)
+    /// The largest upload we accept, in bytes: the whole body of the form,
+    /// and so also each file in it. Larger ones get 413. (Forms for the
+    /// guestbook have a fixed limit of 64 KiB.)
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     max_body: u64,
 
@@ -178,8 +180,10 @@ fn respond(
 enum Route {
     /// `/guestbook`: the guestbook page and its form.
     Guestbook,
+    /// `/uploads`: where the upload form sends its files.
+    Uploads,
     /// `/uploads/NAME`: an uploaded file.
-    Upload(String),
+    Upload,
     /// Anything else: a file in the document root.
     StaticFile,
 }
@@ -188,7 +192,9 @@ impl Route {
     /// The methods this kind of path allows, for the `Allow` field of 405.
     fn allowed_methods(&self) -> &'static str {
         match self {
-            Route::Guestbook | Route::Upload(_) => "GET, HEAD, POST",
+            Route::Guestbook => "GET, HEAD, POST",
+            Route::Uploads => "POST",
+            Route::Upload => "GET, HEAD",
             Route::StaticFile => "GET, HEAD",
         }
     }
@@ -206,15 +212,14 @@ fn answer(
         (Route::Guestbook, "POST") => {
             guestbook::add_entry(&config.data_folder, request, body, stream)
         }
-        (Route::Upload(_), "GET" | "HEAD") => uploads::serve(&config.data_folder, request),
-        (Route::Upload(name), "POST") => uploads::store(
+        (Route::Uploads, "POST") => uploads::store(
             &config.data_folder,
-            &name,
             request,
             body,
             stream,
             config.max_body_bytes,
         ),
+        (Route::Upload, "GET" | "HEAD") => uploads::serve(&config.data_folder, request),
         (Route::StaticFile, "GET" | "HEAD") => files::serve_file(&config.document_root, request),
         (route, _) => Err(HttpError::MethodNotAllowed {
             method: request.method.clone(),
@@ -229,14 +234,14 @@ fn route(target: &str) -> Result<Route, HttpError> {
     let segments = files::path_segments(target)?;
     match segments.as_slice() {
         [page] if page == "guestbook" => Ok(Route::Guestbook),
+        [folder] if folder == uploads::UPLOADS_FOLDER => Ok(Route::Uploads),
         [folder, rest @ ..] if folder == uploads::UPLOADS_FOLDER => {
-            let name = rest.join("/");
-            if !uploads::is_valid_name(&name) {
+            if !uploads::is_valid_name(&rest.join("/")) {
                 return Err(HttpError::BadRequest(
                     "an upload name has 1 to 100 letters, digits, '.', '_' or '-', and no dot at the start",
                 ));
             }
-            Ok(Route::Upload(name))
+            Ok(Route::Upload)
         }
         _ => Ok(Route::StaticFile),
     }

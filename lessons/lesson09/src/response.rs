@@ -133,12 +133,10 @@ impl Response {
         }
     }
 
-    /// The answer to a successful upload: where the new file can be found.
-    pub fn created(location: &str, length: u64) -> Response {
-        let mut response = Response::text(
-            Status::Created,
-            format!("Stored {length} bytes at {location}\n"),
-        );
+    /// The answer to a successful upload: where the new file can be found,
+    /// and a page that links to every stored file.
+    pub fn created(location: &str, page: String) -> Response {
+        let mut response = Response::html(Status::Created, page);
         response
             .header_fields
             .push(("Location", location.to_owned()));

@@ -1,10 +1,9 @@
-//! Lesson 06: reading a body, `Expect: 100-continue`, the guestbook and
-//! uploads.
+//! Lesson 06: reading a body, `Expect: 100-continue`, and the guestbook.
 
 use std::time::Duration;
 
 use super::{
-    Failure, connect, expect_allowed, expect_content, expect_in_order, expect_page, expect_status,
+    Failure, connect, expect_allowed, expect_in_order, expect_page, expect_status,
     expect_status_for_each, expect_status_in, percent_encode, send, send_in_pieces,
 };
 use crate::client::{Exchange, Request};
@@ -40,16 +39,12 @@ fn form(fields: &[(&str, &str)]) -> String {
 
 /// A form POST to the guestbook with `body`, already encoded.
 fn guestbook_post(body: &str) -> Request {
-    Request::post("/guestbook")
-        .field("Content-Type", FORM_TYPE)
-        .body(body)
+    guestbook_head().body(body)
 }
 
-/// An upload of `content` as `name`.
-pub(super) fn upload(name: &str, content: &[u8]) -> Request {
-    Request::post(format!("/uploads/{name}"))
-        .field("Content-Type", "application/octet-stream")
-        .body(content)
+/// The head of a form POST to the guestbook, without a length.
+fn guestbook_head() -> Request {
+    Request::post("/guestbook").field("Content-Type", FORM_TYPE)
 }
 
 /// Fails unless `Location` names `path`, alone or in an absolute URL.
@@ -90,32 +85,6 @@ fn expect_shown(page: &Exchange, texts: &[&str]) -> Result<(), Failure> {
         .try_for_each(|text| expect_in_order(page, &[text]))
 }
 
-/// Uploads `content` as `name`, expects 201 Created, and GETs it back.
-fn expect_uploaded(
-    session: &Session,
-    exchange: &Exchange,
-    name: &str,
-    content_type: &str,
-    content: &[u8],
-) -> Result<(), Failure> {
-    expect_status_in(session, exchange, &[201])?;
-    let path = format!("/uploads/{name}");
-    expect_location(exchange, &path)?;
-    let served = expect_status(session, &Request::get(&path).bytes(), 200)?;
-    expect_content(
-        &served,
-        &format!("the file uploaded as {name}"),
-        content_type,
-        content,
-    )
-}
-
-/// Fails unless nothing was stored as `name`: GET gets 404.
-fn expect_not_stored(session: &Session, name: &str) -> Result<(), Failure> {
-    let request = Request::get(format!("/uploads/{name}"));
-    expect_status(session, &request.bytes(), 404).map(drop)
-}
-
 /// Fails unless the response came without an interim `100 Continue`.
 fn expect_no_interim(exchange: &Exchange) -> Result<(), Failure> {
     match exchange.response.interim.first() {
@@ -129,30 +98,35 @@ fn expect_no_interim(exchange: &Exchange) -> Result<(), Failure> {
     }
 }
 
+/// A guestbook entry whose message is `length` bytes long, and that
+/// message. The message is made of letters only, so that its form
+/// encoding has exactly that many bytes.
+fn long_entry(length: usize) -> (String, String) {
+    let token = unique("Piece");
+    let message: String = token
+        .chars()
+        .chain(std::iter::repeat('x'))
+        .take(length)
+        .collect();
+    (form(&[("name", &token), ("message", &message)]), message)
+}
+
 pub(super) fn body_in_pieces(session: &Session) -> Result<(), Failure> {
-    let content = fixture::pseudo_random_bytes(64 * 1024);
-    let request = upload("pieces.bin", &content);
-    let exchange = send_in_pieces(session, &request.bytes(), 16)?;
+    let (body, message) = long_entry(48 * 1024);
+    let exchange = send_in_pieces(session, &guestbook_post(&body).bytes(), 16)?;
     if exchange.answered_early {
         return Err(Failure::new(
             &exchange,
             "the server answered before the whole body had come: read exactly Content-Length bytes, however they arrive",
         ));
     }
-    expect_uploaded(
-        session,
-        &exchange,
-        "pieces.bin",
-        "application/octet-stream",
-        &content,
-    )
+    expect_status_in(session, &exchange, &[303])?;
+    let page = guestbook_page(session)?;
+    expect_shown(&page, &[&message])
 }
 
 pub(super) fn length_required(session: &Session) -> Result<(), Failure> {
-    let requests = [
-        Request::post("/uploads/no-length.txt"),
-        Request::post("/guestbook").field("Content-Type", FORM_TYPE),
-    ];
+    let requests = [Request::post("/guestbook").field("Content-Type", FORM_TYPE)];
     expect_status_for_each(session, requests, 411)
 }
 
@@ -168,41 +142,34 @@ pub(super) fn bad_content_length(session: &Session) -> Result<(), Failure> {
         "18446744073709551616",
     ]
     .iter()
-    .map(|length| Request::post("/uploads/bad-length.txt").field("Content-Length", length))
+    .map(|length| guestbook_head().field("Content-Length", length))
     .collect();
     requests.push(
-        Request::post("/uploads/bad-length.txt")
+        guestbook_head()
             .field("Content-Length", "5")
             .field("Content-Length", "6"),
     );
     let requests = requests
         .into_iter()
-        .map(|request| request.raw_body("hello!"));
+        .map(|request| request.raw_body("name=x"));
     expect_status_for_each(session, requests, 400)
 }
 
 pub(super) fn repeated_content_length(session: &Session) -> Result<(), Failure> {
-    let requests = [
-        (
-            "twice-a.txt",
-            Request::post("/uploads/twice-a.txt")
-                .field("Content-Length", "5")
-                .field("Content-Length", "5"),
-        ),
-        (
-            "twice-b.txt",
-            Request::post("/uploads/twice-b.txt").field("Content-Length", "5, 5"),
-        ),
-    ];
-    for (name, request) in requests {
-        let exchange = send(session, &request.raw_body("hello").bytes())?;
-        expect_uploaded(
-            session,
-            &exchange,
-            name,
-            "text/plain; charset=utf-8",
-            b"hello",
-        )?;
+    for as_two_fields in [true, false] {
+        let token = unique("Twice");
+        let body = form(&[("name", &token), ("message", &token)]);
+        let length = body.len().to_string();
+        let request = if as_two_fields {
+            guestbook_head()
+                .field("Content-Length", &length)
+                .field("Content-Length", &length)
+        } else {
+            guestbook_head().field("Content-Length", format!("{length}, {length}"))
+        };
+        let exchange = send(session, &request.raw_body(body).bytes())?;
+        expect_status_in(session, &exchange, &[303])?;
+        expect_shown(&guestbook_page(session)?, &[&token])?;
     }
     Ok(())
 }
@@ -218,7 +185,7 @@ fn send_head_and_wait(session: &Session, request: &Request) -> Result<(Exchange,
 }
 
 pub(super) fn body_too_large(session: &Session) -> Result<(), Failure> {
-    let request = Request::post("/uploads/huge.bin").field("Content-Length", HUGE_LENGTH);
+    let request = guestbook_head().field("Content-Length", HUGE_LENGTH);
     let (exchange, answered) = send_head_and_wait(session, &request)?;
     if !answered {
         return Err(Failure::new(
@@ -229,12 +196,11 @@ pub(super) fn body_too_large(session: &Session) -> Result<(), Failure> {
             ),
         ));
     }
-    expect_status_in(session, &exchange, &[413])?;
-    expect_not_stored(session, "huge.bin")
+    expect_status_in(session, &exchange, &[413]).map(drop)
 }
 
 pub(super) fn transfer_encoding(session: &Session) -> Result<(), Failure> {
-    let request = Request::post("/uploads/chunked.txt")
+    let request = guestbook_head()
         .field("Transfer-Encoding", "chunked")
         .raw_body("5\r\nhello\r\n0\r\n\r\n");
     expect_status(session, &request.bytes(), 501).map(drop)
@@ -242,10 +208,10 @@ pub(super) fn transfer_encoding(session: &Session) -> Result<(), Failure> {
 
 pub(super) fn transfer_encoding_with_length(session: &Session) -> Result<(), Failure> {
     let requests = [
-        Request::post("/uploads/chunked.txt")
+        guestbook_head()
             .field("Transfer-Encoding", "chunked")
             .field("Content-Length", "5"),
-        Request::post("/uploads/chunked.txt")
+        guestbook_head()
             .version("HTTP/1.0")
             .field("Transfer-Encoding", "chunked"),
     ];
@@ -253,21 +219,10 @@ pub(super) fn transfer_encoding_with_length(session: &Session) -> Result<(), Fai
     expect_status_for_each(session, requests, 400)
 }
 
-pub(super) fn incomplete_body(session: &Session) -> Result<(), Failure> {
-    let request = upload("partial.bin", &fixture::pseudo_random_bytes(100_000));
-    let mut connection = connect(session)?;
-    connection.send(&request.head_bytes());
-    connection.send(request.body_bytes().get(..40_000).unwrap_or_default());
-    // We close our side: the server reads the end of the stream where
-    // 60,000 more bytes should have come.
-    let exchange = connection.finish();
-    expect_status_in(session, &exchange, &[400])?;
-    expect_not_stored(session, "partial.bin")
-}
-
 pub(super) fn expect_continue(session: &Session) -> Result<(), Failure> {
-    let content = b"This body was sent after 100 Continue.\n";
-    let request = upload("expect.txt", content).field("Expect", "100-continue");
+    let token = unique("Continued");
+    let request = guestbook_post(&form(&[("name", &token), ("message", &token)]))
+        .field("Expect", "100-continue");
     let mut connection = connect(session)?;
     connection.send(&request.head_bytes());
     let interim = connection.wait_for_head(WAIT_FOR_ANSWER);
@@ -305,17 +260,12 @@ pub(super) fn expect_continue(session: &Session) -> Result<(), Failure> {
             "the server sent 100 Continue twice",
         ));
     }
-    expect_uploaded(
-        session,
-        &exchange,
-        "expect.txt",
-        "text/plain; charset=utf-8",
-        content,
-    )
+    expect_status_in(session, &exchange, &[303])?;
+    expect_shown(&guestbook_page(session)?, &[&token])
 }
 
 pub(super) fn no_continue_before_error(session: &Session) -> Result<(), Failure> {
-    let request = Request::post("/uploads/huge.bin")
+    let request = guestbook_head()
         .field("Content-Length", HUGE_LENGTH)
         .field("Expect", "100-continue");
     let (exchange, _) = send_head_and_wait(session, &request)?;
@@ -423,96 +373,10 @@ pub(super) fn guestbook_survives_restart(session: &mut Session) -> Result<(), Fa
     expect_shown(&page, &[&name, &message])
 }
 
-pub(super) fn upload_created(session: &Session) -> Result<(), Failure> {
-    let content = fixture::every_byte_value();
-    let exchange = send(session, &upload("bytes.bin", &content).bytes())?;
-    expect_uploaded(
-        session,
-        &exchange,
-        "bytes.bin",
-        "application/octet-stream",
-        &content,
-    )
-}
-
-pub(super) fn upload_conflict(session: &Session) -> Result<(), Failure> {
-    let first = b"The first version.\n";
-    let exchange = send(session, &upload("conflict.txt", first).bytes())?;
-    expect_status_in(session, &exchange, &[201])?;
-    let second = upload("conflict.txt", b"The second version, which must not win.\n");
-    expect_status(session, &second.bytes(), 409)?;
-    let served = expect_status(session, &Request::get("/uploads/conflict.txt").bytes(), 200)?;
-    expect_content(
-        &served,
-        "the file uploaded first",
-        "text/plain; charset=utf-8",
-        first,
-    )
-}
-
-/// Anybody can upload, so an uploaded HTML page must not run as a page of
-/// the site (stored cross-site scripting): it must be served in a sandbox,
-/// or as something other than HTML, and in both cases with `nosniff`.
-pub(super) fn upload_sandboxed(session: &Session) -> Result<(), Failure> {
-    let name = format!("{}.html", unique("page"));
-    let page = b"<!DOCTYPE html><script>document.title = 'uploaded';</script>\n";
-    let exchange = send(session, &upload(&name, page).bytes())?;
-    expect_status_in(session, &exchange, &[201])?;
-    let served = expect_status(
-        session,
-        &Request::get(format!("/uploads/{name}")).bytes(),
-        200,
-    )?;
-    let response = &served.response;
-    let is_sandboxed = response
-        .field("Content-Security-Policy")
-        .is_some_and(|policy| policy.to_ascii_lowercase().contains("sandbox"));
-    let content_type = response
-        .field("Content-Type")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let is_shown_as_page = ["html", "svg", "xml"]
-        .iter()
-        .any(|kind| content_type.contains(kind));
-    let forbids_sniffing = response
-        .field("X-Content-Type-Options")
-        .is_some_and(|value| value.trim().eq_ignore_ascii_case("nosniff"));
-    if (is_sandboxed || !is_shown_as_page) && forbids_sniffing {
-        return Ok(());
-    }
-    Err(Failure::new(
-        &served,
-        "an uploaded HTML page would run its scripts as part of this site: serve uploads with \
-         Content-Security-Policy: sandbox (or as a type that is not HTML) and \
-         X-Content-Type-Options: nosniff",
-    ))
-}
-
-pub(super) fn upload_bad_name(session: &Session) -> Result<(), Failure> {
-    let too_long = "a".repeat(101);
-    let names = [
-        "",
-        "../x.txt",
-        "%2e%2e",
-        ".hidden",
-        "%2Ehidden",
-        "a%2fb.txt",
-        "a%5cb.txt",
-        "a%20b.txt",
-        "gr%C3%BC%C3%9Fe.txt",
-        "a%00.txt",
-        too_long.as_str(),
-    ];
-    let requests = names.map(|name| upload(name, b"x"));
-    expect_status_for_each(session, requests, 400)
-}
-
 pub(super) fn allow_lists_post(session: &Session) -> Result<(), Failure> {
-    for target in ["/guestbook", "/uploads/allow.txt"] {
-        let request = Request::new("PUT", target).body("x");
-        let exchange = expect_status(session, &request.bytes(), 405)?;
-        expect_allowed(&exchange, &["GET", "HEAD", "POST"])?;
-    }
+    let request = Request::new("PUT", "/guestbook").body("x");
+    let exchange = expect_status(session, &request.bytes(), 405)?;
+    expect_allowed(&exchange, &["GET", "HEAD", "POST"])?;
     let request = Request::post(fixture::STYLE.target).body("x");
     let exchange = expect_status(session, &request.bytes(), 405)?;
     expect_allowed(&exchange, &["GET", "HEAD"])?;
