@@ -428,3 +428,53 @@ fn added_lines_are_counted_like_diff() {
     assert!(!is_code("/// a doc comment"));
     assert!(!is_code("   "));
 }
+
+/// Files that still show `diff -ru` (which leaves out new files), with the
+/// reason they are not fixed yet. The test fails when such a file is fixed,
+/// so that the entry is removed.
+const DIFF_RU_ALLOWED: &[(&str, &str)] = &[
+    ("docs/src/lesson06.md", "another engineer is rewriting this chapter"),
+    ("docs/src/lesson11.md", "another engineer is rewriting this chapter"),
+    ("docs/ARCHITECTURE.md", "not part of the course chapters; to be fixed by its owner"),
+];
+
+/// Whether a text shows `diff -ru` without `N` (as a command or in prose).
+fn shows_diff_without_new_files(text: &str) -> bool {
+    text.match_indices("diff -ru").any(|(at, found)| {
+        let after = &text[at + found.len()..];
+        !after.starts_with('N')
+    })
+}
+
+/// Where the book or the README shows a diff, it is `diff -ruN`: `diff -ru`
+/// silently leaves out files that exist in only one of the two folders,
+/// such as a lesson's new module.
+#[test]
+fn diffs_are_shown_with_new_files() {
+    let mut files = vec!["README.md".to_owned(), "docs/ARCHITECTURE.md".to_owned()];
+    let mut chapters: Vec<String> = fs::read_dir(root().join("docs/src"))
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".md"))
+        .map(|name| format!("docs/src/{name}"))
+        .collect();
+    chapters.sort();
+    files.extend(chapters);
+    let mut problems = Vec::new();
+    for file in &files {
+        let Ok(text) = fs::read_to_string(root().join(file)) else {
+            continue;
+        };
+        let wrong = shows_diff_without_new_files(&text);
+        let allowed = DIFF_RU_ALLOWED.iter().any(|(name, _)| name == file);
+        if wrong && !allowed {
+            problems.push(format!("{file}: shows `diff -ru`; use `diff -ruN`"));
+        }
+        if allowed && !wrong {
+            problems.push(format!("{file}: fixed; remove it from DIFF_RU_ALLOWED"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(shows_diff_without_new_files("see diff -ru a b"));
+    assert!(!shows_diff_without_new_files("see diff -ruN a b"));
+}
