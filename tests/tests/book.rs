@@ -10,6 +10,8 @@
 //!   right numbers. A step above `MAX_STEP_LINES` fails too, unless the
 //!   pair is on the allow-list `LARGE_STEPS` with a reason.
 //! - Periods: every lesson is planned for one or two 45-minute periods.
+//! - Diffs: where the book or the README shows a diff, it is `diff -ruN`
+//!   (`diff -ru` leaves out new files, such as a lesson's new module).
 //!
 //! "New code" is counted like this: for every file of `lessons/lessonNN`
 //! (the previous lesson's file of the same path, or nothing for a new file)
