@@ -79,6 +79,7 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+// ANCHOR: handle_connection
 /// Reads one request from the connection and answers it.
 fn handle_connection(mut stream: TcpStream) -> io::Result<()> {
     let started = Instant::now();
@@ -117,7 +118,9 @@ fn handle_connection(mut stream: TcpStream) -> io::Result<()> {
     // Dropping `stream` here closes the connection, which tells the client
     // that the body is complete.
 }
+// ANCHOR_END: handle_connection
 
+// ANCHOR: read_head
 /// Reads the request head line by line, up to and including the empty line
 /// that ends it, and returns its first line (the request line).
 ///
@@ -143,3 +146,4 @@ fn read_head(reader: &mut impl BufRead) -> io::Result<Option<String>> {
         }
     }
 }
+// ANCHOR_END: read_head

@@ -98,6 +98,7 @@ fn read_head(reader: &mut impl BufRead) -> Result<Option<Vec<Vec<u8>>>, HttpErro
     }
 }
 
+// ANCHOR: parse_request_line
 /// Parses `method SP request-target SP HTTP-version`.
 ///
 /// The checks run in an order that gives the most useful answer: first the
@@ -135,6 +136,7 @@ fn parse_request_line(line: &[u8]) -> Result<Request, HttpError> {
         version,
     })
 }
+// ANCHOR_END: parse_request_line
 
 /// Parses `HTTP/` DIGIT `.` DIGIT. The name is case-sensitive.
 fn parse_version(text: &[u8]) -> Result<HttpVersion, HttpError> {

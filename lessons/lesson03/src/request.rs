@@ -176,6 +176,7 @@ fn parse_version(text: &[u8]) -> Result<HttpVersion, HttpError> {
     }
 }
 
+// ANCHOR: parse_header_field
 /// Parses `name ":" OWS value OWS`, where OWS is optional spaces or tabs.
 fn parse_header_field(line: &[u8]) -> Result<HeaderField, HttpError> {
     // Long ago, a header value could continue on the next line if that line
@@ -217,6 +218,7 @@ fn parse_header_field(line: &[u8]) -> Result<HeaderField, HttpError> {
         value: String::from_utf8_lossy(value).into_owned(),
     })
 }
+// ANCHOR_END: parse_header_field
 
 /// Removes spaces and tabs, and only those, from both ends.
 fn trim_whitespace(mut bytes: &[u8]) -> &[u8] {
@@ -229,6 +231,7 @@ fn trim_whitespace(mut bytes: &[u8]) -> &[u8] {
     bytes
 }
 
+// ANCHOR: check_host
 /// An HTTP/1.1 request must name the host it is for in exactly one `Host`
 /// field (RFC 9112, section 3.2), so that one server can serve many web
 /// sites on one address. HTTP/1.0 did not have this rule.
@@ -252,6 +255,7 @@ fn check_host(request: &Request) -> Result<(), HttpError> {
         )),
     }
 }
+// ANCHOR_END: check_host
 
 /// Checks `host [":" port]` (RFC 9110, section 7.2): a name or IPv4 address,
 /// or an IPv6 address in brackets, then optionally a colon and digits. An

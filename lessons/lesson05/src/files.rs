@@ -65,6 +65,7 @@ pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, H
     Ok(response)
 }
 
+// ANCHOR: is_unchanged_since
 /// The question a browser asks with `If-Modified-Since: DATE`: "I have a
 /// copy from DATE; has the file changed since?" If not, we answer 304 and
 /// the browser uses its copy. A date we cannot parse must be ignored
@@ -83,6 +84,7 @@ fn is_unchanged_since(request: &Request, modified: SystemTime) -> bool {
     };
     modified <= client_copy
 }
+// ANCHOR_END: is_unchanged_since
 
 /// Drops the fraction of a second from a point in time.
 fn whole_seconds(time: SystemTime) -> SystemTime {

@@ -30,6 +30,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 
+// ANCHOR: handle_connection
 /// Answers requests on one connection until it is time to close it.
 pub fn handle_connection(stream: TcpStream, config: &Config) -> io::Result<()> {
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
@@ -48,7 +49,9 @@ pub fn handle_connection(stream: TcpStream, config: &Config) -> io::Result<()> {
         }
     }
 }
+// ANCHOR_END: handle_connection
 
+// ANCHOR: wait_for_request
 /// Waits up to `idle_timeout` for the first byte of the next request.
 /// Returns `false` when the client closed the connection or stayed quiet
 /// too long; either way, the connection ends without a response.
@@ -76,6 +79,7 @@ fn wait_for_request(
         Err(error) => Err(error),
     }
 }
+// ANCHOR_END: wait_for_request
 
 /// Reads one request and answers it. Returns whether the connection can
 /// carry another request.
@@ -119,6 +123,7 @@ fn handle_request(
     Ok(keep_alive)
 }
 
+// ANCHOR: answer_request
 /// Answers a well-formed request, and says whether the connection can stay
 /// open afterwards.
 fn answer_request(
@@ -140,7 +145,9 @@ fn answer_request(
     let keep_alive = request.wants_keep_alive() && body.limit() == 0;
     (response, keep_alive)
 }
+// ANCHOR_END: answer_request
 
+// ANCHOR: close_connection
 /// Closes the connection in two steps, so that the client reliably gets the
 /// whole response.
 ///
@@ -162,3 +169,4 @@ fn close_connection(stream: &TcpStream) -> io::Result<()> {
     let _ = io::copy(&mut stream.take(LINGER_MAX_BYTES), &mut io::sink());
     Ok(())
 }
+// ANCHOR_END: close_connection

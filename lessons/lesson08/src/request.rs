@@ -30,6 +30,7 @@ impl Request {
         self.header_values(name).next()
     }
 
+    // ANCHOR: wants_keep_alive
     /// Whether the client wants to send another request on this connection.
     /// `Connection: close` always ends it. Otherwise HTTP/1.1 keeps the
     /// connection open, and HTTP/1.0 closes it unless the client says
@@ -48,6 +49,7 @@ impl Request {
             HttpVersion::Http10 => has_option("keep-alive"),
         }
     }
+    // ANCHOR_END: wants_keep_alive
 
     /// The values of all header fields called `name`, ignoring case.
     pub fn header_values(&self, name: &str) -> impl Iterator<Item = &str> {
