@@ -16,9 +16,9 @@ use std::time::{Duration, SystemTime};
 
 use anstyle::{AnsiColor, Style};
 
-/// The sample web site that lessons 04 and later serve when no `--root` is
+/// The sample web site that lessons 05 and later serve when no `--root` is
 /// given. The path is fixed when the lesson is compiled, so `cargo run -p
-/// lesson04` finds the site from any folder.
+/// lesson05` finds the site from any folder.
 pub const SAMPLE_SITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/site");
 
 /// The options every lesson accepts. A lesson adds its own options next to

@@ -68,7 +68,7 @@ SERVER_PID=""
 stop_server() {
     local pid="$1"
     kill -TERM "$pid" 2>/dev/null || return 0
-    # Lessons 09+ finish open connections on SIGTERM; give them a moment,
+    # Lessons 12+ finish open connections on SIGTERM; give them a moment,
     # then insist.
     for _ in $(seq 50); do
         kill -0 "$pid" 2>/dev/null || break
@@ -91,16 +91,16 @@ trap 'exit 130' INT TERM
 # --- Build -------------------------------------------------------------------
 
 say "== Building the lessons (cargo build --release)"
-LESSONS=(lesson01 lesson08 lesson09)
-(cd "$REPO" && cargo build --release --quiet -p lesson01 -p lesson08 -p lesson09 >&2)
-# Lesson 10 is left out: it sends files exactly as lesson 09 does (its idea
+LESSONS=(lesson01 lesson11 lesson12)
+(cd "$REPO" && cargo build --release --quiet -p lesson01 -p lesson11 -p lesson12 >&2)
+# Lesson 13 is left out: it sends files exactly as lesson 12 does (its idea
 # is caching and ranges, which a benchmark of plain GETs never touches).
-# Lesson 11 is measured when it exists and compiles; a broken lesson11
+# Lesson 14 is measured when it exists and compiles; a broken lesson14
 # must not stop the benchmark of the others.
 LESSON11_NOTE=""
-if [[ -f "$REPO/lessons/lesson11/Cargo.toml" ]]; then
-    if (cd "$REPO" && cargo build --release --quiet -p lesson11 >&2); then
-        LESSONS+=(lesson11)
+if [[ -f "$REPO/lessons/lesson14/Cargo.toml" ]]; then
+    if (cd "$REPO" && cargo build --release --quiet -p lesson14 >&2); then
+        LESSONS+=(lesson14)
     else
         LESSON11_NOTE="does not compile"
     fi
@@ -519,7 +519,7 @@ for server in "${SERVERS[@]}"; do
     for cell in "${cells[@]}"; do row+=" $cell |"; done
     ROWS+=("$row ${note:-no errors} |")
 done
-[[ -n "$LESSON11_NOTE" ]] && ROWS+=("| lesson11 | - | - | - | - | - | - | - | $LESSON11_NOTE |")
+[[ -n "$LESSON11_NOTE" ]] && ROWS+=("| lesson14 | - | - | - | - | - | - | - | $LESSON11_NOTE |")
 
 # --- The table -----------------------------------------------------------------
 

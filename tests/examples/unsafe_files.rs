@@ -12,7 +12,7 @@
 //!
 //! ```sh
 //! cargo build -p grader --example unsafe_files
-//! cargo run -p grader -- lesson04 --cmd "target/debug/examples/unsafe_files --port {port} --root {root}"
+//! cargo run -p grader -- lesson05 --cmd "target/debug/examples/unsafe_files --port {port} --root {root}"
 //! ```
 
 use std::fs;

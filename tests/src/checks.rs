@@ -2,15 +2,15 @@
 //!
 //! A check belongs to the lessons from `since` up to `until`: once a lesson
 //! teaches something, every later lesson must keep doing it, unless a later
-//! lesson changes the behaviour (lesson 04 serves files instead of the page
+//! lesson changes the behaviour (lesson 05 serves files instead of the page
 //! that shows the request). Most checks send one request and expect one
 //! status code; they are the table `CHECKS`. The others are functions, in
 //! this file for lessons 01-03 and in one module per later lesson.
 //!
 //! Lesson 01 checks are lenient about everything except the one property
 //! each of them tests, so that a server with one mistake fails exactly the
-//! check for that mistake. From lesson 02 on, every response must be framed
-//! strictly (see `strict`). From lesson 08 on a server may keep the
+//! check for that mistake. From lesson 03 on, every response must be framed
+//! strictly (see `strict`). From lesson 11 on a server may keep the
 //! connection open (see `expect_connection`), and the checks that send
 //! several requests on one connection find each response by its length.
 
@@ -36,7 +36,7 @@ pub struct Check {
     pub since: u8,
     /// The last one, when a later lesson changes the behaviour.
     pub until: Option<u8>,
-    /// Where the book explains the rule, such as `lesson02.md#the-request-line`.
+    /// Where the book explains the rule, such as `lesson03.md#the-request-line`.
     pub section: &'static str,
     /// The rule in one sentence.
     pub rule: &'static str,
@@ -124,46 +124,46 @@ pub fn last_lesson() -> u8 {
     CHECKS.iter().map(|check| check.since).max().unwrap_or(1)
 }
 
-/// A request every lesson answers with 200 (lesson 03 requires `Host`).
+/// A request every lesson answers with 200 (lesson 04 requires `Host`).
 const SIMPLE: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
 const LINE_ENDINGS: &str = "lesson01.md#line-endings";
 const WHOLE_HEAD: &str = "lesson01.md#reading-the-whole-head";
 const ONE_AT_A_TIME: &str = "lesson01.md#one-connection-at-a-time";
-const REQUEST_LINE: &str = "lesson02.md#the-request-line";
-const FRAMING: &str = "lesson02.md#framing-the-response";
-const BAD_REQUESTS: &str = "lesson02.md#status-codes-for-bad-requests";
-const CLOSING: &str = "lesson02.md#closing-the-connection";
-const HEADER_FIELDS: &str = "lesson03.md#header-fields";
-const HOST: &str = "lesson03.md#the-host-header";
-const ESCAPING: &str = "lesson03.md#escaping-html";
-const MAPPING: &str = "lesson04.md#mapping-a-target-to-a-file";
-const SAFETY: &str = "lesson04.md#staying-inside-the-document-root";
-const CONTENT_FIELDS: &str = "lesson04.md#content-type-and-content-length";
-const METHODS: &str = "lesson04.md#methods-405-or-501";
-const HEAD: &str = "lesson05.md#head";
-const DATES: &str = "lesson05.md#dates";
-const CONDITIONAL: &str = "lesson05.md#conditional-get";
-const BODY: &str = "lesson06.md#reading-a-body";
-const EXPECT: &str = "lesson06.md#expect-100-continue";
-const GUESTBOOK: &str = "lesson06.md#the-guestbook";
-const UPLOADS: &str = "lesson07.md#storing-the-files";
-const MULTIPART: &str = "lesson07.md#how-a-browser-sends-a-file";
-const UPLOAD_ERRORS: &str = "lesson07.md#refusing-bad-forms";
-const UPLOAD_LIMITS: &str = "lesson07.md#size-limits";
-const PERSISTENT: &str = "lesson08.md#persistent-connections";
-const PIPELINING: &str = "lesson08.md#pipelining";
-const WHEN_TO_CLOSE: &str = "lesson08.md#when-to-close";
-const IDLE: &str = "lesson08.md#the-idle-timeout";
-const THREADS: &str = "lesson09.md#a-thread-per-connection";
-const SLOW_CLIENTS: &str = "lesson09.md#slow-clients";
-const FOLDERS: &str = "lesson11.md#folders-and-trailing-slashes";
-const LISTINGS: &str = "lesson11.md#folder-listings";
-const ETAGS: &str = "lesson10.md#etag-and-if-none-match";
-const PRECONDITIONS: &str = "lesson10.md#if-match-and-if-unmodified-since";
-const ORDER: &str = "lesson10.md#the-order-of-the-conditions";
-const RANGES: &str = "lesson10.md#byte-ranges";
-const ACCESS_LOG: &str = "lesson11.md#the-access-log";
+const REQUEST_LINE: &str = "lesson03.md#the-request-line";
+const FRAMING: &str = "lesson03.md#framing-the-response";
+const BAD_REQUESTS: &str = "lesson03.md#status-codes-for-bad-requests";
+const CLOSING: &str = "lesson03.md#closing-the-connection";
+const HEADER_FIELDS: &str = "lesson04.md#header-fields";
+const HOST: &str = "lesson04.md#the-host-header";
+const ESCAPING: &str = "lesson04.md#escaping-html";
+const MAPPING: &str = "lesson05.md#mapping-a-target-to-a-file";
+const SAFETY: &str = "lesson05.md#staying-inside-the-document-root";
+const CONTENT_FIELDS: &str = "lesson05.md#content-type-and-content-length";
+const METHODS: &str = "lesson05.md#methods-405-or-501";
+const HEAD: &str = "lesson06.md#head";
+const DATES: &str = "lesson06.md#dates";
+const CONDITIONAL: &str = "lesson06.md#conditional-get";
+const BODY: &str = "lesson08.md#reading-a-body";
+const EXPECT: &str = "lesson08.md#expect-100-continue";
+const GUESTBOOK: &str = "lesson08.md#the-guestbook";
+const UPLOADS: &str = "lesson10.md#storing-the-files";
+const MULTIPART: &str = "lesson10.md#how-a-browser-sends-a-file";
+const UPLOAD_ERRORS: &str = "lesson10.md#refusing-bad-forms";
+const UPLOAD_LIMITS: &str = "lesson10.md#size-limits";
+const PERSISTENT: &str = "lesson11.md#persistent-connections";
+const PIPELINING: &str = "lesson11.md#pipelining";
+const WHEN_TO_CLOSE: &str = "lesson11.md#when-to-close";
+const IDLE: &str = "lesson11.md#the-idle-timeout";
+const THREADS: &str = "lesson12.md#a-thread-per-connection";
+const SLOW_CLIENTS: &str = "lesson12.md#slow-clients";
+const FOLDERS: &str = "lesson14.md#folders-and-trailing-slashes";
+const LISTINGS: &str = "lesson14.md#folder-listings";
+const ETAGS: &str = "lesson13.md#etag-and-if-none-match";
+const PRECONDITIONS: &str = "lesson13.md#if-match-and-if-unmodified-since";
+const ORDER: &str = "lesson13.md#the-order-of-the-conditions";
+const RANGES: &str = "lesson13.md#byte-ranges";
+const ACCESS_LOG: &str = "lesson14.md#the-access-log";
 
 const fn custom(
     name: &'static str,
@@ -260,10 +260,10 @@ pub static CHECKS: &[Check] = &[
         "binary garbage (here the start of a TLS handshake) does not stop the server",
         garbage_bytes,
     ),
-    // Lesson 02: the request line, and strict framing of every response.
+    // Lesson 03: the request line, and strict framing of every response.
     status(
         "response-framing",
-        2,
+        3,
         FRAMING,
         "a GET gets 200 with Content-Type, a correct Content-Length and Connection: close",
         SIMPLE,
@@ -271,15 +271,15 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "page-shows-request-line",
-        2,
-        Some(3),
+        3,
+        Some(4),
         REQUEST_LINE,
         "the page for a GET is text/html and shows its method, target and version",
         page_shows_request_line,
     ),
     status(
         "request-line-double-space",
-        2,
+        3,
         REQUEST_LINE,
         "method, target and version are separated by exactly one space, else 400",
         b"GET  / HTTP/1.1\r\nHost: localhost\r\n\r\n",
@@ -287,7 +287,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "request-line-tab",
-        2,
+        3,
         REQUEST_LINE,
         "a tab is not a separator in the request line: 400",
         b"GET\t/ HTTP/1.1\r\nHost: localhost\r\n\r\n",
@@ -295,7 +295,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "request-line-missing-version",
-        2,
+        3,
         REQUEST_LINE,
         "a request line without a version (the HTTP/0.9 form) gets 400",
         b"GET /\r\nHost: localhost\r\n\r\n",
@@ -303,7 +303,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "request-line-trailing-space",
-        2,
+        3,
         REQUEST_LINE,
         "a space after the version makes the request line invalid: 400",
         b"GET / HTTP/1.1 \r\nHost: localhost\r\n\r\n",
@@ -311,7 +311,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "version-lowercase",
-        2,
+        3,
         REQUEST_LINE,
         "the version name is case-sensitive: http/1.1 gets 400",
         b"GET / http/1.1\r\nHost: localhost\r\n\r\n",
@@ -319,7 +319,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "version-without-minor",
-        2,
+        3,
         REQUEST_LINE,
         "a version is HTTP/ DIGIT . DIGIT: HTTP/1 gets 400",
         b"GET / HTTP/1\r\nHost: localhost\r\n\r\n",
@@ -327,7 +327,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "target-without-slash",
-        2,
+        3,
         REQUEST_LINE,
         "a target starts with / (or is an absolute http:// URL), else 400",
         b"GET foo HTTP/1.1\r\nHost: localhost\r\n\r\n",
@@ -335,7 +335,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "target-bad-character",
-        2,
+        3,
         REQUEST_LINE,
         "a target holds only URL characters: < gets 400",
         b"GET /a<b HTTP/1.1\r\nHost: localhost\r\n\r\n",
@@ -343,7 +343,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "method-not-a-token",
-        2,
+        3,
         REQUEST_LINE,
         "a method is a token (letters, digits and !#$%&'*+-.^_`|~): GE(T gets 400",
         b"GE(T / HTTP/1.1\r\nHost: localhost\r\n\r\n",
@@ -351,7 +351,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "bare-lf-in-request",
-        2,
+        3,
         REQUEST_LINE,
         "every line of the request head must end with CR LF; a bare LF gets 400",
         b"GET / HTTP/1.1\nHost: localhost\r\n\r\n",
@@ -359,7 +359,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "leading-empty-line",
-        2,
+        3,
         REQUEST_LINE,
         "an empty line before the request line is ignored (RFC 9112, section 2.2)",
         b"\r\nGET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
@@ -367,7 +367,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "version-2-0",
-        2,
+        3,
         BAD_REQUESTS,
         "a well-formed version other than HTTP/1.x gets 505: HTTP/2.0",
         b"GET / HTTP/2.0\r\nHost: localhost\r\n\r\n",
@@ -375,7 +375,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "version-0-9",
-        2,
+        3,
         BAD_REQUESTS,
         "a well-formed version other than HTTP/1.x gets 505: HTTP/0.9",
         b"GET / HTTP/0.9\r\nHost: localhost\r\n\r\n",
@@ -383,7 +383,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "version-1-2",
-        2,
+        3,
         REQUEST_LINE,
         "a newer HTTP/1 minor version is served as HTTP/1.1: HTTP/1.2 gets 200",
         b"GET / HTTP/1.2\r\nHost: localhost\r\n\r\n",
@@ -391,25 +391,25 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "method-post",
-        2,
+        3,
         BAD_REQUESTS,
         "a method other than GET gets 501 Not Implemented: POST",
         b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n",
         501,
     )
-    .until(3),
+    .until(4),
     status(
         "method-head",
-        2,
+        3,
         BAD_REQUESTS,
         "a method other than GET gets 501 Not Implemented: HEAD",
         b"HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n",
         501,
     )
-    .until(3),
+    .until(4),
     status(
         "method-unknown",
-        2,
+        3,
         BAD_REQUESTS,
         "a method other than GET gets 501 Not Implemented: BREW",
         b"BREW / HTTP/1.1\r\nHost: localhost\r\n\r\n",
@@ -417,7 +417,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "long-target",
-        2,
+        3,
         None,
         BAD_REQUESTS,
         "a request line longer than the head limit (a 20 KiB target) gets 414, without a reset",
@@ -425,7 +425,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "large-header-section",
-        2,
+        3,
         None,
         BAD_REQUESTS,
         "a head larger than the limit (20 KiB of header fields) gets 431, without a reset",
@@ -433,41 +433,41 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "absolute-form-target",
-        2,
+        3,
         REQUEST_LINE,
         "an absolute-form target (http://example.com/x) is accepted: 200",
         b"GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n",
         200,
     )
-    .until(3),
-    // Lesson 03: header fields and Host.
+    .until(4),
+    // Lesson 04: header fields and Host.
     custom(
         "header-fields-listed",
-        3,
-        Some(3),
+        4,
+        Some(4),
         HEADER_FIELDS,
         "the page lists every header field, names and values, in the order received",
         header_fields_listed,
     ),
     custom(
         "header-value-trimmed",
-        3,
-        Some(3),
+        4,
+        Some(4),
         HEADER_FIELDS,
         "spaces and tabs around a header value are not part of it",
         header_value_trimmed,
     ),
     custom(
         "header-value-escaped",
-        3,
-        Some(3),
+        4,
+        Some(4),
         ESCAPING,
         "a header value shown in an HTML page is HTML-escaped: <b> becomes &lt;b&gt;",
         header_value_escaped,
     ),
     status(
         "header-without-colon",
-        3,
+        4,
         HEADER_FIELDS,
         "a header line without a colon gets 400",
         b"GET / HTTP/1.1\r\nHost: localhost\r\nNoColonHere\r\n\r\n",
@@ -475,7 +475,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "header-space-before-colon",
-        3,
+        4,
         HEADER_FIELDS,
         "whitespace between a field name and its colon gets 400 (RFC 9112, section 5.1)",
         b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Test : value\r\n\r\n",
@@ -483,7 +483,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "header-obs-fold",
-        3,
+        4,
         HEADER_FIELDS,
         "a header line that starts with whitespace (obsolete line folding) gets 400",
         b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Test: first\r\n  second\r\n\r\n",
@@ -491,7 +491,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "header-bare-cr",
-        3,
+        4,
         HEADER_FIELDS,
         "a bare CR inside a header value gets 400",
         b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Test: a\rb\r\n\r\n",
@@ -499,7 +499,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "header-nul",
-        3,
+        4,
         HEADER_FIELDS,
         "a NUL byte inside a header value gets 400",
         b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Test: a\x00b\r\n\r\n",
@@ -507,7 +507,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "host-missing",
-        3,
+        4,
         HOST,
         "an HTTP/1.1 request without a Host field gets 400",
         b"GET / HTTP/1.1\r\nAccept: */*\r\n\r\n",
@@ -515,7 +515,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "host-twice",
-        3,
+        4,
         HOST,
         "a request with two Host fields gets 400",
         b"GET / HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n",
@@ -523,7 +523,7 @@ pub static CHECKS: &[Check] = &[
     ),
     status(
         "host-invalid",
-        3,
+        4,
         HOST,
         "a Host value that is not host[:port] gets 400: bad/host",
         b"GET / HTTP/1.1\r\nHost: bad/host\r\n\r\n",
@@ -531,16 +531,16 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "http10-without-host",
-        3,
-        Some(3),
+        4,
+        Some(4),
         HOST,
         "an HTTP/1.0 request needs no Host: 200, and the page lists its fields",
         http10_without_host,
     ),
-    // Lesson 04: files from the document root, and nothing else.
+    // Lesson 05: files from the document root, and nothing else.
     custom(
         "index-for-root",
-        4,
+        5,
         None,
         MAPPING,
         "GET / serves the document root's index.html, byte for byte",
@@ -548,7 +548,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "folder-index",
-        4,
+        5,
         None,
         MAPPING,
         "a folder (/guide/) serves the index.html inside it",
@@ -556,15 +556,15 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "folder-without-index",
-        4,
-        Some(10),
+        5,
+        Some(13),
         MAPPING,
         "a folder without index.html (/attic/) gets 404",
         files::folder_without_index,
     ),
     custom(
         "missing-file",
-        4,
+        5,
         None,
         MAPPING,
         "a file that does not exist gets 404 with a small text/html page",
@@ -572,7 +572,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "percent-encoded-space",
-        4,
+        5,
         None,
         MAPPING,
         "/hello%20world.txt serves the file named hello world.txt",
@@ -580,7 +580,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "percent-encoded-umlaut",
-        4,
+        5,
         None,
         MAPPING,
         "/gr%c3%bc%c3%9fe.txt serves the file named grüße.txt (escapes are UTF-8)",
@@ -588,7 +588,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "query-ignored",
-        4,
+        5,
         None,
         MAPPING,
         "the query selects no file: /style.css?v=1&lang=de serves style.css",
@@ -596,7 +596,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "absolute-form-file",
-        4,
+        5,
         None,
         MAPPING,
         "an absolute-form target (http://localhost/style.css) serves the file its path names",
@@ -604,7 +604,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "dot-and-empty-segments",
-        4,
+        5,
         None,
         MAPPING,
         "segments . and empty ones are skipped: //style.css and /./guide//index.html serve their files",
@@ -612,7 +612,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "invalid-percent-escape",
-        4,
+        5,
         None,
         MAPPING,
         "a broken percent escape (%zz, a lone %4) or one that is not UTF-8 (%c3%28) gets 400",
@@ -620,7 +620,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "css-file",
-        4,
+        5,
         None,
         CONTENT_FIELDS,
         "style.css comes as text/css; charset=utf-8, with its exact length",
@@ -628,7 +628,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "png-file",
-        4,
+        5,
         None,
         CONTENT_FIELDS,
         "images/dot.png comes as image/png, byte for byte",
@@ -636,7 +636,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "all-byte-values",
-        4,
+        5,
         None,
         CONTENT_FIELDS,
         "a file with all 256 byte values comes back unchanged, as application/octet-stream",
@@ -644,7 +644,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "unknown-extension",
-        4,
+        5,
         None,
         CONTENT_FIELDS,
         "a file with an extension nobody knows (.xyzzy) comes as application/octet-stream",
@@ -652,7 +652,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "large-file",
-        4,
+        5,
         None,
         CONTENT_FIELDS,
         "a 600 KiB file arrives complete, with the exact Content-Length",
@@ -660,7 +660,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "path-escapes",
-        4,
+        5,
         None,
         SAFETY,
         "37 targets that try to leave the document root (.., encoded, doubled, overlong, symbolic links, absolute paths) all get 400, 403 or 404, and the secret beside the root never comes back",
@@ -668,7 +668,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "symlink-out-of-root",
-        4,
+        5,
         None,
         SAFETY,
         "a symbolic link that leads out of the root, to a file or a folder, gets 404 (not 403)",
@@ -676,7 +676,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "named-pipe",
-        4,
+        5,
         None,
         SAFETY,
         "a named pipe in the root gets 404 at once; opening it would block the server",
@@ -684,7 +684,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "methods-not-allowed",
-        4,
+        5,
         None,
         METHODS,
         "POST, PUT and DELETE get 405 with an Allow field that lists GET; BREW still gets 501",
@@ -692,16 +692,16 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "method-head-not-allowed",
-        4,
-        Some(4),
+        5,
+        Some(5),
         METHODS,
         "HEAD is a method HTTP defines, but not one this lesson allows: 405",
         files::head_not_allowed,
     ),
-    // Lesson 05: HEAD, Date, Last-Modified and conditional GET.
+    // Lesson 06: HEAD, Date, Last-Modified and conditional GET.
     custom(
         "head-file",
-        5,
+        6,
         None,
         HEAD,
         "HEAD gets the status and header fields GET gets (Date aside), without the body",
@@ -709,7 +709,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "head-error",
-        5,
+        6,
         None,
         HEAD,
         "HEAD of a missing file (404) or a bad target (400) gets GET's head, without the body",
@@ -717,7 +717,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "methods-allow-head",
-        5,
+        6,
         None,
         HEAD,
         "a 405 lists HEAD among the allowed methods: Allow: GET, HEAD",
@@ -725,7 +725,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "date-field",
-        5,
+        6,
         None,
         DATES,
         "every response (200, 304, 400, 404, 405, 501, HEAD) has a Date: the current time as an IMF-fixdate",
@@ -733,7 +733,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "last-modified",
-        5,
+        6,
         None,
         DATES,
         "a file comes with Last-Modified: its modification time as an IMF-fixdate",
@@ -741,7 +741,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "not-modified-same-date",
-        5,
+        6,
         None,
         CONDITIONAL,
         "If-Modified-Since equal to the file's time gets 304, without body, Content-Type or Content-Length",
@@ -749,7 +749,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "not-modified-later-date",
-        5,
+        6,
         None,
         CONDITIONAL,
         "If-Modified-Since a day after the file's time gets 304 (here for /, a folder's index.html)",
@@ -757,7 +757,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "head-not-modified",
-        5,
+        6,
         None,
         CONDITIONAL,
         "HEAD with If-Modified-Since equal to the file's time gets 304 too",
@@ -765,7 +765,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "modified-earlier-date",
-        5,
+        6,
         None,
         CONDITIONAL,
         "If-Modified-Since a second before the file's time gets 200 with the file",
@@ -773,7 +773,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "if-none-match-first",
-        5,
+        6,
         None,
         CONDITIONAL,
         "If-None-Match with a tag that matches nothing gets 200, even with an If-Modified-Since that alone would get 304",
@@ -781,16 +781,16 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "invalid-date-ignored",
-        5,
+        6,
         None,
         CONDITIONAL,
         "an If-Modified-Since that is not a date is ignored: 200 with the file",
         conditional::invalid_date_ignored,
     ),
-    // Lesson 06: POST, with a body; the guestbook.
+    // Lesson 08: POST, with a body; the guestbook.
     custom(
         "body-in-pieces",
-        6,
+        8,
         None,
         BODY,
         "a guestbook entry of 48 KiB sent in 16 pieces is read to its last byte: 303, and the page shows all of it",
@@ -798,7 +798,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "length-required",
-        6,
+        8,
         None,
         BODY,
         "a POST without Content-Length gets 411 Length Required",
@@ -806,7 +806,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "bad-content-length",
-        6,
+        8,
         None,
         BODY,
         "a Content-Length that is not one plain number (-1, 1e3, +5, abc, empty, 0x5, \"5, 6\", two different fields, 2^64) gets 400",
@@ -814,7 +814,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "repeated-content-length",
-        6,
+        8,
         None,
         BODY,
         "the same Content-Length twice (two fields, or \"N, N\") is accepted: the guestbook POST gets 303",
@@ -822,7 +822,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "body-too-large",
-        6,
+        8,
         None,
         BODY,
         "a declared length of 10^15 bytes gets 413 at once, without waiting for the body",
@@ -830,7 +830,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "transfer-encoding",
-        6,
+        8,
         None,
         BODY,
         "a body with Transfer-Encoding: chunked gets 501 Not Implemented",
@@ -838,7 +838,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "transfer-encoding-with-length",
-        6,
+        8,
         None,
         BODY,
         "Transfer-Encoding together with Content-Length, or in an HTTP/1.0 request, gets 400",
@@ -846,7 +846,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "expect-continue",
-        6,
+        8,
         None,
         EXPECT,
         "with Expect: 100-continue, HTTP/1.1 100 Continue comes before the client sends the body, then the final response",
@@ -854,7 +854,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "no-continue-before-error",
-        6,
+        8,
         None,
         EXPECT,
         "no 100 Continue precedes a refusal: Expect with a body too large gets only 413, without Content-Length only 411",
@@ -862,7 +862,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "guestbook-form",
-        6,
+        8,
         None,
         GUESTBOOK,
         "GET /guestbook is an HTML page with a form that posts the fields name and message to /guestbook",
@@ -870,7 +870,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "guestbook-post",
-        6,
+        8,
         None,
         GUESTBOOK,
         "a form POST to /guestbook gets 303 See Other with Location: /guestbook, and the page then shows the entry",
@@ -878,7 +878,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "guestbook-escapes-html",
-        6,
+        8,
         None,
         GUESTBOOK,
         "an entry with markup is shown escaped: <script> becomes &lt;script&gt;, & becomes &amp;",
@@ -886,7 +886,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "guestbook-form-decoding",
-        6,
+        8,
         None,
         GUESTBOOK,
         "form fields are decoded: + is a space, %C3%BC%C3%9F is üß, %2B is +, %26 is &",
@@ -894,7 +894,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "guestbook-missing-field",
-        6,
+        8,
         None,
         GUESTBOOK,
         "a missing or empty (only spaces) name or message gets 400",
@@ -902,7 +902,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "guestbook-wrong-type",
-        6,
+        8,
         None,
         GUESTBOOK,
         "a guestbook POST that is not application/x-www-form-urlencoded gets 415",
@@ -910,7 +910,7 @@ pub static CHECKS: &[Check] = &[
     ),
     Check {
         name: "guestbook-survives-restart",
-        since: 6,
+        since: 8,
         until: None,
         section: GUESTBOOK,
         rule: "an entry is still there after the server is stopped and started again",
@@ -918,16 +918,16 @@ pub static CHECKS: &[Check] = &[
     },
     custom(
         "allow-lists-post",
-        6,
+        8,
         None,
         GUESTBOOK,
         "PUT to /guestbook gets 405 with Allow: GET, HEAD, POST; POST to a file gets 405 without POST in Allow",
         posting::allow_lists_post,
     ),
-    // Lesson 07: file uploads from an HTML form.
+    // Lesson 10: file uploads from an HTML form.
     custom(
         "upload-one-file",
-        7,
+        10,
         None,
         MULTIPART,
         "one file sent as curl -F sends it (all 256 byte values, CR LF, and lines that only look like delimiters) gets 201, and GET on its Location returns it byte for byte",
@@ -935,7 +935,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "upload-several-files",
-        7,
+        10,
         None,
         MULTIPART,
         "three files and a text field sent as a browser sends them get 201, and the URLs in the answer return each file byte for byte",
@@ -943,7 +943,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "upload-unsafe-names",
-        7,
+        10,
         None,
         UPLOADS,
         "file names such as ../../escape.txt, a/b\\c.txt, .hidden or grüße.txt are stored inside the uploads area or refused with 4xx, never written outside the data folder",
@@ -951,7 +951,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "upload-conflict",
-        7,
+        10,
         None,
         UPLOADS,
         "a second upload with a name that exists gets 409 or a fresh name, and the first file keeps its bytes",
@@ -959,7 +959,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "upload-too-large",
-        7,
+        10,
         None,
         UPLOAD_LIMITS,
         "an upload that declares 1 TB (more than any sensible --max-body) gets 413 at once, without waiting for the body, and nothing is stored",
@@ -967,7 +967,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "upload-not-multipart",
-        7,
+        10,
         None,
         UPLOAD_ERRORS,
         "an upload that is not multipart/form-data (raw bytes, a urlencoded form) gets 415, and nothing is stored",
@@ -975,7 +975,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "upload-no-boundary",
-        7,
+        10,
         None,
         UPLOAD_ERRORS,
         "multipart/form-data without a boundary parameter, or with an empty one, gets 400, and nothing is stored",
@@ -983,7 +983,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "upload-long-boundary",
-        7,
+        10,
         None,
         UPLOAD_ERRORS,
         "a boundary of 71 characters (RFC 2046 allows at most 70) gets 400, and nothing is stored",
@@ -991,7 +991,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "upload-no-disposition",
-        7,
+        10,
         None,
         UPLOAD_ERRORS,
         "a part without Content-Disposition gets 400, and nothing is stored",
@@ -999,7 +999,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "upload-no-close-delimiter",
-        7,
+        10,
         None,
         UPLOAD_ERRORS,
         "a form whose body ends without the close delimiter --boundary-- gets 400, and nothing is stored",
@@ -1007,7 +1007,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "upload-incomplete",
-        7,
+        10,
         None,
         UPLOAD_ERRORS,
         "an upload whose client stops sending halfway and closes gets 400, and nothing is stored",
@@ -1015,7 +1015,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "upload-no-file",
-        7,
+        10,
         None,
         UPLOAD_ERRORS,
         "a form without a file (filename=\"\", as a browser sends it when no file was chosen) gets 400, and nothing is stored",
@@ -1023,7 +1023,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "upload-sandboxed",
-        7,
+        10,
         None,
         UPLOADS,
         "an uploaded HTML page is served with Content-Security-Policy: sandbox (or not as HTML) and X-Content-Type-Options: nosniff",
@@ -1031,16 +1031,16 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "uploads-allow-post",
-        7,
+        10,
         None,
         UPLOADS,
         "PUT to /uploads gets 405 with POST in its Allow field",
         uploads::allow_lists_post,
     ),
-    // Lesson 08: many requests on one connection.
+    // Lesson 11: many requests on one connection.
     custom(
         "two-requests-one-connection",
-        8,
+        11,
         None,
         PERSISTENT,
         "two GETs, one after the other on one HTTP/1.1 connection, are both answered with Connection: keep-alive",
@@ -1048,7 +1048,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "http10-keep-alive",
-        8,
+        11,
         None,
         PERSISTENT,
         "HTTP/1.0 with Connection: keep-alive keeps the connection open; HTTP/1.0 without it gets Connection: close, and the connection ends",
@@ -1056,7 +1056,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "body-then-request",
-        8,
+        11,
         None,
         PERSISTENT,
         "an upload whose body looks like a request, sent with a GET right behind it, is stored whole; the GET gets the next response",
@@ -1064,7 +1064,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "pipelining",
-        8,
+        11,
         None,
         PIPELINING,
         "three GETs sent in one write (style.css, a 600 KiB file, dot.png) are answered in order, each response complete",
@@ -1072,7 +1072,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "pipelining-bodiless-responses",
-        8,
+        11,
         None,
         PIPELINING,
         "a HEAD, a 304 and a 404 sent in one write with a GET behind them are answered in order, the connection kept open",
@@ -1080,7 +1080,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "connection-close",
-        8,
+        11,
         None,
         WHEN_TO_CLOSE,
         "on a kept-open connection, a request with Connection: close gets Connection: close, and the request behind it no answer: the connection ends",
@@ -1088,7 +1088,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "unread-body-closes",
-        8,
+        11,
         None,
         WHEN_TO_CLOSE,
         "a request whose body the server leaves unread (415 for a guestbook POST that is not a form, 405 for a POST to a file) gets Connection: close, and the connection ends",
@@ -1096,7 +1096,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "malformed-request-closes",
-        8,
+        11,
         None,
         WHEN_TO_CLOSE,
         "a malformed request (a space before a header's colon, an unknown method, a bad Content-Length, Transfer-Encoding) gets Connection: close, and the connection ends",
@@ -1104,16 +1104,16 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "idle-timeout",
-        8,
+        11,
         None,
         IDLE,
         "a connection that stays idle after a response is closed, without a word, once the idle timeout (--idle-timeout 1) has passed",
         keep_alive::idle_timeout,
     ),
-    // Lesson 09: many connections at once, and a cap.
+    // Lesson 12: many connections at once, and a cap.
     custom(
         "stalled-clients-wait-alone",
-        9,
+        12,
         None,
         SLOW_CLIENTS,
         "while 7 clients stall in the middle of a request head, an 8th is served within 4 s; each stalled one is served once its head is complete",
@@ -1121,7 +1121,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "connection-limit",
-        9,
+        12,
         None,
         THREADS,
         "with 8 connections open (--max-connections 8), a 9th gets 503 with Retry-After and Connection: close at once; once they close, a new client is served",
@@ -1129,16 +1129,16 @@ pub static CHECKS: &[Check] = &[
     ),
     Check {
         name: "many-stalled-clients",
-        since: 9,
+        since: 12,
         until: None,
         section: SLOW_CLIENTS,
         rule: "restarted with --max-connections 64, while 50 clients stall in the middle of a request head, one more is served within 4 s",
         run: Run::Restarting(many_clients::many_stalled_clients),
     },
-    // Lesson 10: caching and ranges.
+    // Lesson 13: caching and ranges.
     custom(
         "etag",
-        10,
+        13,
         None,
         ETAGS,
         "a file comes with an ETag in double quotes, the same for HEAD, different for another file",
@@ -1146,7 +1146,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "if-none-match",
-        10,
+        13,
         None,
         ETAGS,
         "If-None-Match with the file's ETag, with W/ before it, *, or in a list gets 304 with the ETag (for HEAD too)",
@@ -1154,7 +1154,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "if-match-mismatch",
-        10,
+        13,
         None,
         PRECONDITIONS,
         "If-Match with another tag, or with the file's tag marked weak (W/), gets 412 Precondition Failed, for HEAD too",
@@ -1162,7 +1162,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "if-match-star",
-        10,
+        13,
         None,
         PRECONDITIONS,
         "If-Match: *, the file's ETag, or a list with it gets 200 with the file",
@@ -1170,7 +1170,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "if-unmodified-since-earlier",
-        10,
+        13,
         None,
         PRECONDITIONS,
         "If-Unmodified-Since with a date before the file's Last-Modified gets 412 Precondition Failed, for HEAD too",
@@ -1178,7 +1178,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "if-unmodified-since-later",
-        10,
+        13,
         None,
         PRECONDITIONS,
         "If-Unmodified-Since with the file's Last-Modified or a later date gets the file (and with Range the part, 206); an invalid date is ignored",
@@ -1186,7 +1186,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "if-match-before-if-none-match",
-        10,
+        13,
         None,
         ORDER,
         "If-Match is evaluated first: a failing If-Match with a matching If-None-Match (the ETag, or *) gets 412, not 304",
@@ -1194,7 +1194,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "if-unmodified-since-ignored-with-if-match",
-        10,
+        13,
         None,
         ORDER,
         "with If-Match present, If-Unmodified-Since is ignored: the file's ETag in If-Match and a date before Last-Modified get 200",
@@ -1202,7 +1202,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "range-part",
-        10,
+        13,
         None,
         RANGES,
         "Range: bytes=0-9, bytes=10- and bytes=250-1000 (end beyond the file) get 206, those bytes, and Content-Range: bytes 0-9/256 and so on",
@@ -1210,7 +1210,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "range-suffix",
-        10,
+        13,
         None,
         RANGES,
         "Range: bytes=-5 gets 206 with the last 5 bytes; bytes=-1000 the whole file as bytes 0-255/256",
@@ -1218,7 +1218,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "range-not-satisfiable",
-        10,
+        13,
         None,
         RANGES,
         "a Range that starts at or past the end of the file (bytes=256-, bytes=1000-2000) or is empty (bytes=-0) gets 416 with Content-Range: bytes */256",
@@ -1226,7 +1226,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "range-whole-file",
-        10,
+        13,
         None,
         RANGES,
         "several ranges, a broken range or another unit get the whole file with 200, HEAD ignores Range, and every file says Accept-Ranges: bytes",
@@ -1234,16 +1234,16 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "if-range",
-        10,
+        13,
         None,
         RANGES,
         "Range: bytes=0-9 with If-Range: the file's current ETag gets 206 with the part; with an old ETag or an old date, the Range is ignored: 200 with the whole file",
         caching::if_range,
     ),
-    // Lesson 11: a real static server.
+    // Lesson 14: a real static server.
     custom(
         "folder-redirect",
-        11,
+        14,
         None,
         FOLDERS,
         "a folder without its trailing slash gets 301 to the URL with it: /guide -> /guide/, the query kept, //guide -> /guide/, /shelf/A%20folder -> /shelf/A%20folder/",
@@ -1251,7 +1251,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "file-with-slash",
-        11,
+        14,
         None,
         FOLDERS,
         "a file asked for as a folder (/style.css/) gets 404",
@@ -1259,7 +1259,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "folder-listing",
-        11,
+        14,
         None,
         LISTINGS,
         "a folder without index.html gets a listing: folders first, then files, each sorted byte by byte, names HTML-escaped, links percent-encoded, no hidden names, no links that leave the root",
@@ -1267,7 +1267,7 @@ pub static CHECKS: &[Check] = &[
     ),
     custom(
         "access-log",
-        11,
+        14,
         None,
         ACCESS_LOG,
         "after a GET, a HEAD, a 404 and a range on one connection, the access log (--access-log) has a Common Log Format line for each, with status and body bytes",
@@ -1325,7 +1325,7 @@ fn answered(exchange: &Exchange) -> Result<&Response, Failure> {
     Ok(response)
 }
 
-/// From lesson 02 on, every response must be framed strictly: CR LF line
+/// From lesson 03 on, every response must be framed strictly: CR LF line
 /// endings, a well-formed status line, `Content-Type`, a `Content-Length`
 /// that matches the body, `Connection: close` (see `expect_connection`),
 /// an explanation for every error status (in plain text, or for 404 in a
@@ -1335,7 +1335,7 @@ fn answered(exchange: &Exchange) -> Result<&Response, Failure> {
 /// judged accordingly: a 304 has neither `Content-Type` nor
 /// `Content-Length` to check, and the body of a response to HEAD may be
 /// missing. Whether it must be missing is for the HEAD checks to say:
-/// before lesson 05, servers treat HEAD like any other method.
+/// before lesson 06, servers treat HEAD like any other method.
 ///
 /// A response read from a connection that stays open (`Ending::Open`) is
 /// complete where its `Content-Length` says; whether the server closes
@@ -1427,7 +1427,7 @@ fn strict<'a>(session: &Session, exchange: &'a Exchange) -> Result<&'a Response,
 }
 
 /// Fails unless the response's `Connection` field says what the server
-/// does next. Until lesson 06 that is always `close`. From lesson 08 on a
+/// does next. Until lesson 08 that is always `close`. From lesson 11 on a
 /// server may also say `keep-alive`, when the request lets the connection
 /// stay open: an HTTP/1.1 request without `Connection: close`, or an
 /// HTTP/1.0 request with `Connection: keep-alive`.

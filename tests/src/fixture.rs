@@ -1,6 +1,6 @@
 //! The files a server is graded with, made fresh for every grading run.
 //!
-//! From lesson 04 on a server serves files, so the grader must know which
+//! From lesson 05 on a server serves files, so the grader must know which
 //! files there are to judge what comes back. It makes a temporary folder:
 //!
 //! ```text
@@ -15,11 +15,11 @@
 //!       lead out of the root),
 //!     secret-link.txt -> ../secret.txt, outside -> .. (symbolic links),
 //!     pipe (a named pipe that blocks whoever opens it)
-//!   data/              the data folder of lesson 06 (--data), empty
-//!   access.log         written by the server from lesson 11 on (--access-log)
+//!   data/              the data folder of lesson 08 (--data), empty
+//!   access.log         written by the server from lesson 14 on (--access-log)
 //! ```
 //!
-//! Every file's modification time is set to `MODIFIED`, so that lesson 05's
+//! Every file's modification time is set to `MODIFIED`, so that lesson 06's
 //! `Last-Modified` can be checked. Dropping the `Fixture` removes the folder.
 
 use std::collections::hash_map::RandomState;
@@ -125,7 +125,7 @@ pub const ATTIC_FILE: SiteFile = SiteFile {
     content: || b"Old things.\n".to_vec(),
 };
 
-/// The folder without `index.html` whose listing lesson 11 checks.
+/// The folder without `index.html` whose listing lesson 14 checks.
 pub const SHELF: &str = "shelf";
 
 /// The files of `shelf/`, in the order a listing shows them: first the

@@ -4,7 +4,7 @@
 //! grades a server written in any language. `client` sends requests and
 //! parses responses, `checks` holds what each lesson must do, `report`
 //! prints the results, `server` starts and stops the server to grade, and
-//! `fixture` makes the files it serves from lesson 04 on.
+//! `fixture` makes the files it serves from lesson 05 on.
 
 pub mod checks;
 pub mod client;

@@ -2,8 +2,8 @@
 //!
 //! Without options it builds and starts the lesson's reference server;
 //! `--cmd` starts your own program, `--addr` talks to a running server.
-//! From lesson 04 on, the server serves files the grader makes for each
-//! run, so `--cmd` must pass them on with `{root}` (and from lesson 06 on
+//! From lesson 05 on, the server serves files the grader makes for each
+//! run, so `--cmd` must pass them on with `{root}` (and from lesson 08 on
 //! `{data}`), and `--addr` cannot be used. Later lessons take the settings
 //! the checks rely on from `{idle_timeout}` (07), `{max_connections}` (08)
 //! and `{access_log}` (09).
@@ -25,16 +25,16 @@ use grader::server::{
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
-    /// The lesson whose checks to run: lesson02, 02 or 2.
+    /// The lesson whose checks to run: lesson03, 02 or 2.
     #[arg(value_parser = parse_lesson)]
     lesson: u8,
 
     /// Start this command and grade it. {port} is replaced by a free port,
-    /// {root} by the folder of test files to serve (lesson 04 on), {data} by
-    /// an empty folder for the server's data (lesson 06 on), {idle_timeout}
-    /// by the seconds an idle connection stays open (lesson 08 on),
+    /// {root} by the folder of test files to serve (lesson 05 on), {data} by
+    /// an empty folder for the server's data (lesson 08 on), {idle_timeout}
+    /// by the seconds an idle connection stays open (lesson 11 on),
     /// {max_connections} by how many connections to serve at once (lesson
-    /// 08 on), {access_log} by the file for the access log (lesson 11 on).
+    /// 12 on), {access_log} by the file for the access log (lesson 14 on).
     /// Example: --cmd "python3 my_server.py --port {port} --root {root}"
     #[arg(long, conflicts_with = "addr")]
     cmd: Option<String>,

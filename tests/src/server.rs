@@ -6,7 +6,7 @@
 //! reading its output in threads (a server whose output pipe is full and
 //! unread would block), and kill it when the `Server` value is dropped.
 //!
-//! From lesson 04 on a server needs the grader's files (see `fixture`): a
+//! From lesson 05 on a server needs the grader's files (see `fixture`): a
 //! `Session` keeps the server, its files, and what started it, so that a
 //! check can stop the server and start it again on the same files. Later
 //! lessons also get settings that keep the checks quick: a short idle
@@ -34,20 +34,20 @@ const MAX_KEPT_OUTPUT: usize = 16 * 1024;
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 /// The first lesson that serves files from a document root (`--root`).
-pub const FIRST_LESSON_WITH_ROOT: u8 = 4;
+pub const FIRST_LESSON_WITH_ROOT: u8 = 5;
 
 /// The first lesson that stores data (`--data`).
-pub const FIRST_LESSON_WITH_DATA: u8 = 6;
+pub const FIRST_LESSON_WITH_DATA: u8 = 7;
 
 /// The first lesson that keeps connections open (`--idle-timeout`).
-pub const FIRST_LESSON_WITH_KEEP_ALIVE: u8 = 8;
+pub const FIRST_LESSON_WITH_KEEP_ALIVE: u8 = 11;
 
 /// The first lesson that serves many connections at once
 /// (`--max-connections`).
-pub const FIRST_LESSON_WITH_THREADS: u8 = 9;
+pub const FIRST_LESSON_WITH_THREADS: u8 = 12;
 
 /// The first lesson that writes an access log (`--access-log`).
-pub const FIRST_LESSON_WITH_ACCESS_LOG: u8 = 11;
+pub const FIRST_LESSON_WITH_ACCESS_LOG: u8 = 14;
 
 /// The idle timeout the grader gives a server (`--idle-timeout`): short,
 /// so that the check that waits for it is quick.
@@ -85,7 +85,7 @@ pub struct Session {
     /// `None` when the grader did not start the server (`--addr`).
     program: Option<Program>,
     /// The lesson whose rules apply (`Connection: keep-alive` is allowed
-    /// from lesson 08 on, for example).
+    /// from lesson 11 on, for example).
     lesson: u8,
     /// The `--max-connections` the server was started with.
     max_connections: usize,

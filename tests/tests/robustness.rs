@@ -4,7 +4,7 @@
 //! (bytes flipped, inserted, deleted, repeated, the request cut short),
 //! each on a connection of its own. Afterwards the server must still answer
 //! a normal request, and it must never have printed a panic message: from
-//! lesson 09 on a panic would only end one connection's thread, so the
+//! lesson 12 on a panic would only end one connection's thread, so the
 //! server's survival alone would not prove much.
 //!
 //! The mutations come from a fixed seed, so a failure can be repeated; the
@@ -196,4 +196,19 @@ fn lesson10_survives_mutated_requests() {
 #[test]
 fn lesson11_survives_mutated_requests() {
     survives_mutated_requests(11);
+}
+
+#[test]
+fn lesson12_survives_mutated_requests() {
+    survives_mutated_requests(12);
+}
+
+#[test]
+fn lesson13_survives_mutated_requests() {
+    survives_mutated_requests(13);
+}
+
+#[test]
+fn lesson14_survives_mutated_requests() {
+    survives_mutated_requests(14);
 }

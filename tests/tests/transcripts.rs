@@ -15,11 +15,11 @@
 //!   transcript it is named for, in the order of the book (files sorted by
 //!   name, blocks and commands top to bottom). So a transcript may rely on
 //!   an earlier one: a POST that stores something, then a GET that shows
-//!   it. From lesson 04 on a lesson serves its default document root, the
-//!   sample site `shared/site`. From lesson 06 on a lesson also stores
+//!   it. From lesson 05 on a lesson serves its default document root, the
+//!   sample site `shared/site`. From lesson 08 on a lesson also stores
 //!   data: it gets `--data` with a new, empty temporary folder, which is
 //!   removed when the server stops, so every run of this test starts from
-//!   nothing. From lesson 11 on it also gets `--access-log` with the file
+//!   nothing. From lesson 14 on it also gets `--access-log` with the file
 //!   `access.log` in that folder.
 //! - Commands: a line that starts with `$ `. Three forms are understood:
 //!   - `$ printf 'FORMAT' | nc 127.0.0.1 PORT`: the single-quoted FORMAT is
@@ -32,7 +32,7 @@
 //!     `GET PATH HTTP/1.1` with `Host`, `User-Agent: curl/8.5.0` and
 //!     `Accept: */*`. `$ curl -sI http://127.0.0.1:PORT/PATH` sends the same
 //!     with `HEAD` instead of `GET`.
-//!   - `$ tail -n N access.log` (lesson 11 on): the last N lines of the
+//!   - `$ tail -n N access.log` (lesson 14 on): the last N lines of the
 //!     server's access log. Nothing is sent. The server writes a request's
 //!     line before it closes that request's connection, and the test reads
 //!     until the close, so the log is complete when the next command runs.
@@ -51,22 +51,22 @@
 //!   server closes, and compares line by line. CR LF and LF both end a line;
 //!   one line end at the very end of the output is ignored. An expected line
 //!   `...` stands for any number of lines, none included.
-//!   From lesson 08 on the server keeps an HTTP/1.1 connection open; the
+//!   From lesson 11 on the server keeps an HTTP/1.1 connection open; the
 //!   half-close ends it here, but a reader's `nc` would wait for the idle
 //!   timeout. So an `nc` transcript whose last response says
 //!   `Connection: keep-alive` fails: end it with a request that says
 //!   `Connection: close`, or use HTTP/1.0. (curl closes the connection
 //!   itself once it has its response.)
-//! - Dates: from lesson 05 on, responses carry `Date` (the time of the
+//! - Dates: from lesson 06 on, responses carry `Date` (the time of the
 //!   response) and files `Last-Modified` (the time of the file: when the
 //!   sample site was checked out, or when an upload arrived). Neither can be
 //!   written down in advance, so an expected line `Date: ...` matches a
 //!   line `Date: ` followed by any date in the IMF-fixdate form
 //!   `Sun, 06 Nov 1994 08:49:37 GMT`, and the same for
 //!   `Last-Modified: ...`. In a `cat -A` transcript the expected line is
-//!   `Date: ...^M$`. Lessons 10 and 11 add three more values that change
+//!   `Date: ...^M$`. Lessons 13 and 11 add three more values that change
 //!   from run to run, each with its own `...` rule: the time of the file in
-//!   an entity tag (lesson 10 on), `ETag: "...-ed"` (`...` stands for hex
+//!   an entity tag (lesson 13 on), `ETag: "...-ed"` (`...` stands for hex
 //!   digits; the size after the `-` must match), the date in a cell of a folder listing,
 //!   `<td>...</td>` (an IMF-fixdate), and the time in an access log line,
 //!   `127.0.0.1 - - [...] "GET / HTTP/1.1" 200 895` (the Common Log Format
@@ -104,11 +104,11 @@ use grader::server::{self, Server};
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The first lesson that stores data and therefore needs `--data FOLDER`.
-const FIRST_LESSON_WITH_DATA: u8 = 6;
+const FIRST_LESSON_WITH_DATA: u8 = 7;
 
 /// The first lesson with `--access-log FILE`, and the name of that file in
 /// the data folder (the name `tail -n N` commands use).
-const FIRST_LESSON_WITH_ACCESS_LOG: u8 = 11;
+const FIRST_LESSON_WITH_ACCESS_LOG: u8 = 14;
 const ACCESS_LOG: &str = "access.log";
 
 /// The header fields whose value is a date that changes from run to run;
@@ -220,7 +220,7 @@ fn shell_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
-/// `lesson03` -> 3 (also accepts `lesson03.md` without its extension).
+/// `lesson04` -> 3 (also accepts `lesson04.md` without its extension).
 fn lesson_number(name: &str) -> Option<u8> {
     let digits = name.strip_prefix("lesson")?;
     if digits.len() == 2 && digits.bytes().all(|byte| byte.is_ascii_digit()) {
@@ -911,7 +911,7 @@ fn heading_ids(markdown: &str) -> Vec<String> {
     ids
 }
 
-/// Every section a grader hint names (`lesson02.md#the-request-line`) must
+/// Every section a grader hint names (`lesson03.md#the-request-line`) must
 /// be a heading of that chapter, or the hint leads nowhere. The sections
 /// come from the table of checks and, for the hints a failure chooses
 /// itself, from the string literals in `checks.rs`.

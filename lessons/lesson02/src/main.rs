@@ -1,4 +1,4 @@
-//! Lesson 02: The request line.
+//! Lesson 03: The request line.
 //!
 //! Lesson 01 answered everything, even nonsense, with "Hallo Welt". Now the
 //! server reads the request head strictly (every line ends with CR LF, the
@@ -13,9 +13,9 @@
 //! `response.rs` writes, `error.rs` names what can go wrong.
 //!
 //! What this lesson leaves out on purpose:
-//! - Header fields are read but not looked at. Lesson 03 parses them.
+//! - Header fields are read but not looked at. Lesson 04 parses them.
 //! - Only GET is implemented; every other method gets 501 Not Implemented.
-//! - It still serves one connection at a time (lesson 09 serves many).
+//! - It still serves one connection at a time (lesson 12 serves many).
 
 mod error;
 mod request;
@@ -45,7 +45,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 
-/// Lesson 02: parses the request line and answers bad requests properly.
+/// Lesson 03: parses the request line and answers bad requests properly.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {

@@ -175,7 +175,7 @@ pub fn is_token(text: &[u8]) -> bool {
 /// `http://host/path?query` that clients use when they talk to a proxy.
 ///
 /// Only the characters a URL may contain are allowed. Percent escapes such as
-/// `%20` pass through unchanged here; lesson 04 decodes them.
+/// `%20` pass through unchanged here; lesson 05 decodes them.
 fn is_valid_target(target: &[u8]) -> bool {
     let is_url_character =
         |byte: &u8| byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(byte);

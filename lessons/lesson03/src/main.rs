@@ -1,21 +1,21 @@
-//! Lesson 03: Header fields.
+//! Lesson 03: The request line.
 //!
-//! Lesson 02 read the header fields but ignored them. Now every header line
-//! is parsed by the rules of RFC 9112, section 5: a name that is a token, a
-//! colon with no space before it, a value without control characters. Lines
-//! that break the rules, and the old trick of continuing a value on the next
-//! line, are answered with 400 Bad Request. An HTTP/1.1 request must also say
-//! which host it is for, in exactly one `Host` field.
+//! Lesson 01 answered everything, even nonsense, with "Hallo Welt". Now the
+//! server reads the request head strictly (every line ends with CR LF, the
+//! head has a size limit) and parses its first line, the request line
+//! `GET /path HTTP/1.1`, by the rules of RFC 9112. A request that breaks a
+//! rule gets the status code that names the problem and a one-line
+//! explanation. A good request gets a page that shows what we understood.
 //!
-//! A good request gets a "request inspector" page that lists every header
-//! field the client sent. Open it in a browser and look at what your browser
-//! tells every server it visits.
+//! Every response now carries `Content-Type`, `Content-Length` and
+//! `Connection: close`, so the client knows what the body is and where it
+//! ends. The code is split by concern: `request.rs` reads and parses,
+//! `response.rs` writes, `error.rs` names what can go wrong.
 //!
 //! What this lesson leaves out on purpose:
-//! - No header field changes what we answer yet. Later lessons use them
-//!   (`If-Modified-Since` in lesson 05, `Content-Length` in lesson 06).
+//! - Header fields are read but not looked at. Lesson 04 parses them.
 //! - Only GET is implemented; every other method gets 501 Not Implemented.
-//! - It still serves one connection at a time (lesson 09 serves many).
+//! - It still serves one connection at a time (lesson 12 serves many).
 
 mod error;
 mod request;
@@ -45,7 +45,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 
-/// Lesson 03: parses the header fields and shows them like a request inspector.
+/// Lesson 03: parses the request line and answers bad requests properly.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -122,21 +122,8 @@ fn handle_connection(mut stream: TcpStream) -> io::Result<()> {
 }
 
 /// Decides what to answer to a well-formed request. In this lesson, every
-/// request gets a page that shows its request line and its header fields.
+/// request gets a page that shows the three parts of its request line.
 fn respond(request: &Request) -> Response {
-    // Header values come straight from the client, so they are escaped like
-    // everything else we put into the page (see `escape_html`).
-    let header_rows: String = request
-        .header_fields
-        .iter()
-        .map(|field| {
-            format!(
-                "<tr><th>{}</th><td>{}</td></tr>\n",
-                escape_html(&field.name),
-                escape_html(&field.value)
-            )
-        })
-        .collect();
     let page = format!(
         "<!DOCTYPE html>\n\
          <html lang=\"en\">\n\
@@ -148,10 +135,6 @@ fn respond(request: &Request) -> Response {
          <dt>Target</dt><dd>{target}</dd>\n\
          <dt>Version</dt><dd>{version}</dd>\n\
          </dl>\n\
-         <h2>Header fields</h2>\n\
-         <table>\n\
-         {header_rows}\
-         </table>\n\
          </body>\n\
          </html>\n",
         method = escape_html(&request.method),

@@ -1,5 +1,5 @@
-//! Reading the request head from the connection and parsing it: the request
-//! line (RFC 9112, sections 2 and 3) and the header fields (section 5).
+//! Reading the request head from the connection and parsing its first line,
+//! the request line (RFC 9112, sections 2 and 3).
 
 use std::fmt;
 use std::io::{BufRead, Read};
@@ -16,16 +16,6 @@ pub struct Request {
     pub method: String,
     pub target: String,
     pub version: HttpVersion,
-    pub header_fields: Vec<HeaderField>,
-}
-
-/// One header field, such as `Host: localhost:8000`. Names are compared
-/// without regard to case (`host` and `Host` are the same field), but we
-/// keep them as the client wrote them, to show them back.
-#[derive(Debug)]
-pub struct HeaderField {
-    pub name: String,
-    pub value: String,
 }
 
 /// The two versions of HTTP/1 this server speaks.
@@ -52,15 +42,10 @@ pub fn read_request(reader: &mut impl BufRead) -> Result<Option<Request>, HttpEr
     let Some(lines) = read_head(reader)? else {
         return Ok(None);
     };
-    let Some((request_line, header_lines)) = lines.split_first() else {
+    let Some(request_line) = lines.first() else {
         return Ok(None);
     };
-    let mut request = parse_request_line(request_line)?;
-    for line in header_lines {
-        request.header_fields.push(parse_header_field(line)?);
-    }
-    check_host(&request)?;
-    Ok(Some(request))
+    parse_request_line(request_line).map(Some)
 }
 
 /// Reads the head line by line, up to the empty line that ends it, and
@@ -113,6 +98,7 @@ fn read_head(reader: &mut impl BufRead) -> Result<Option<Vec<Vec<u8>>>, HttpErro
     }
 }
 
+// ANCHOR: parse_request_line
 /// Parses `method SP request-target SP HTTP-version`.
 ///
 /// The checks run in an order that gives the most useful answer: first the
@@ -148,9 +134,9 @@ fn parse_request_line(line: &[u8]) -> Result<Request, HttpError> {
         method,
         target: String::from_utf8_lossy(target).into_owned(),
         version,
-        header_fields: Vec::new(),
     })
 }
+// ANCHOR_END: parse_request_line
 
 /// Parses `HTTP/` DIGIT `.` DIGIT. The name is case-sensitive.
 fn parse_version(text: &[u8]) -> Result<HttpVersion, HttpError> {
@@ -176,115 +162,6 @@ fn parse_version(text: &[u8]) -> Result<HttpVersion, HttpError> {
     }
 }
 
-// ANCHOR: parse_header_field
-/// Parses `name ":" OWS value OWS`, where OWS is optional spaces or tabs.
-fn parse_header_field(line: &[u8]) -> Result<HeaderField, HttpError> {
-    // Long ago, a header value could continue on the next line if that line
-    // started with whitespace ("line folding"). RFC 9112, section 5.2 says a
-    // server must reject such a line (or repair it); we reject it.
-    if line.starts_with(b" ") || line.starts_with(b"\t") {
-        return Err(HttpError::BadRequest(
-            "a header line must not start with whitespace (obsolete line folding)",
-        ));
-    }
-    let mut parts = line.splitn(2, |&byte| byte == b':');
-    let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
-        return Err(HttpError::BadRequest(
-            "every header line needs a colon between the field name and its value",
-        ));
-    };
-    // A space before the colon makes the name an invalid token. RFC 9112,
-    // section 5.1 demands a 400 here, because servers that quietly accepted
-    // `Host : x` have been tricked into reading a different request than the
-    // proxy in front of them.
-    if !is_token(name) {
-        return Err(HttpError::BadRequest(
-            "a header field name must be a token, with no space before the colon",
-        ));
-    }
-    let value = trim_whitespace(value);
-    if value
-        .iter()
-        .any(|&byte| byte.is_ascii_control() && byte != b'\t')
-    {
-        return Err(HttpError::BadRequest(
-            "a header field value must not contain control characters such as NUL or a bare CR",
-        ));
-    }
-    // Values are nearly always ASCII. Bytes above 127 are allowed but have
-    // no agreed meaning, so we show them as the replacement character.
-    Ok(HeaderField {
-        name: String::from_utf8_lossy(name).into_owned(),
-        value: String::from_utf8_lossy(value).into_owned(),
-    })
-}
-// ANCHOR_END: parse_header_field
-
-/// Removes spaces and tabs, and only those, from both ends.
-fn trim_whitespace(mut bytes: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = bytes {
-        bytes = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = bytes {
-        bytes = rest;
-    }
-    bytes
-}
-
-// ANCHOR: check_host
-/// An HTTP/1.1 request must name the host it is for in exactly one `Host`
-/// field (RFC 9112, section 3.2), so that one server can serve many web
-/// sites on one address. HTTP/1.0 did not have this rule.
-fn check_host(request: &Request) -> Result<(), HttpError> {
-    let hosts: Vec<&HeaderField> = request
-        .header_fields
-        .iter()
-        .filter(|field| field.name.eq_ignore_ascii_case("Host"))
-        .collect();
-    match (hosts.as_slice(), request.version) {
-        ([], HttpVersion::Http10) => Ok(()),
-        ([], HttpVersion::Http11) => Err(HttpError::BadRequest(
-            "an HTTP/1.1 request must have a Host header field",
-        )),
-        ([host], _) if is_valid_host(&host.value) => Ok(()),
-        ([_], _) => Err(HttpError::BadRequest(
-            "the Host header field must be a host name or address, optionally followed by :port",
-        )),
-        _ => Err(HttpError::BadRequest(
-            "a request must not have more than one Host header field",
-        )),
-    }
-}
-// ANCHOR_END: check_host
-
-/// Checks `host [":" port]` (RFC 9110, section 7.2): a name or IPv4 address,
-/// or an IPv6 address in brackets, then optionally a colon and digits. An
-/// empty value is allowed: clients send it when the target names no host.
-fn is_valid_host(value: &str) -> bool {
-    // The port follows the last colon, unless that colon is inside the
-    // brackets of an IPv6 address such as `[::1]`.
-    let (host, port) = match value.rsplit_once(':') {
-        Some((host, port)) if !port.contains(']') => (host, port),
-        _ => (value, ""),
-    };
-    let is_valid_port = port.bytes().all(|byte| byte.is_ascii_digit());
-    let is_valid_name = match host
-        .strip_prefix('[')
-        .and_then(|rest| rest.strip_suffix(']'))
-    {
-        Some(ipv6) => {
-            !ipv6.is_empty()
-                && ipv6
-                    .bytes()
-                    .all(|byte| byte.is_ascii_hexdigit() || b":.".contains(&byte))
-        }
-        None => host
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&byte)),
-    };
-    is_valid_port && is_valid_name
-}
-
 /// A token is what HTTP allows as a method or a header field name: one or
 /// more letters, digits or the symbols below (RFC 9110, section 5.6.2).
 pub fn is_token(text: &[u8]) -> bool {
@@ -298,7 +175,7 @@ pub fn is_token(text: &[u8]) -> bool {
 /// `http://host/path?query` that clients use when they talk to a proxy.
 ///
 /// Only the characters a URL may contain are allowed. Percent escapes such as
-/// `%20` pass through unchanged here; lesson 04 decodes them.
+/// `%20` pass through unchanged here; lesson 05 decodes them.
 fn is_valid_target(target: &[u8]) -> bool {
     let is_url_character =
         |byte: &u8| byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(byte);

@@ -12,13 +12,6 @@ pub enum HttpError {
     BadRequest(&'static str),
     /// The client did not send the rest of its request in time.
     TimedOut,
-    /// The file exists, but the operating system does not let us read it.
-    Forbidden,
-    /// There is no such file inside the document root.
-    NotFound,
-    /// The method is one HTTP defines, but this server does not allow it
-    /// here. The response lists the methods it does allow.
-    MethodNotAllowed(String),
     /// The request line does not fit into `MAX_HEAD_BYTES`. Almost all of a
     /// request line is its target, so this means the target is too long.
     UriTooLong,
@@ -28,9 +21,8 @@ pub enum HttpError {
     NotImplemented(String),
     /// The version is well-formed, but its major number is not 1.
     VersionNotSupported(String),
-    /// Reading from the connection or a file failed, for example because
-    /// the client reset the connection. If it was the connection, there is
-    /// usually nobody left to answer.
+    /// Reading from the connection failed, for example because the client
+    /// reset it. There is usually nobody left to answer.
     Io(io::Error),
 }
 
@@ -39,9 +31,6 @@ impl HttpError {
     pub fn status(&self) -> Status {
         match self {
             HttpError::BadRequest(_) => Status::BadRequest,
-            HttpError::Forbidden => Status::Forbidden,
-            HttpError::NotFound => Status::NotFound,
-            HttpError::MethodNotAllowed(_) => Status::MethodNotAllowed,
             HttpError::TimedOut => Status::RequestTimeout,
             HttpError::UriTooLong => Status::UriTooLong,
             HttpError::HeadTooLarge => Status::RequestHeaderFieldsTooLarge,
@@ -55,11 +44,6 @@ impl HttpError {
     pub fn explanation(&self) -> String {
         match self {
             HttpError::BadRequest(rule) => (*rule).to_owned(),
-            HttpError::Forbidden => "this server may not read that file".to_owned(),
-            HttpError::NotFound => "there is no such file on this server".to_owned(),
-            HttpError::MethodNotAllowed(method) => {
-                format!("the method {method} is not allowed here; only GET is")
-            }
             HttpError::TimedOut => "the request did not arrive in time".to_owned(),
             HttpError::UriTooLong => "the request line is too long".to_owned(),
             HttpError::HeadTooLarge => "the request head is too large".to_owned(),
@@ -69,9 +53,7 @@ impl HttpError {
             HttpError::VersionNotSupported(version) => {
                 format!("this server speaks HTTP/1.0 and HTTP/1.1, not {version}")
             }
-            // The details (which file, which error) are for whoever runs the
-            // server, not for the client; `respond` reports them.
-            HttpError::Io(_) => "something went wrong on the server while answering".to_owned(),
+            HttpError::Io(error) => format!("the connection failed: {error}"),
         }
     }
 }

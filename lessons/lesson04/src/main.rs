@@ -1,30 +1,28 @@
-//! Lesson 04: Serving files.
+//! Lesson 04: Header fields.
 //!
-//! Until now every answer was made up by the program. Now the server does
-//! what the original tutorial asks of a real one: it serves the resource the
-//! target names. The target is mapped to a file below the document root
-//! (`--root`, by default a small sample site), and the file is streamed to
-//! the client with the right `Content-Type` and an exact `Content-Length`.
+//! Lesson 03 read the header fields but ignored them. Now every header line
+//! is parsed by the rules of RFC 9112, section 5: a name that is a token, a
+//! colon with no space before it, a value without control characters. Lines
+//! that break the rules, and the old trick of continuing a value on the next
+//! line, are answered with 400 Bad Request. An HTTP/1.1 request must also say
+//! which host it is for, in exactly one `Host` field.
 //!
-//! Most of the new code in `files.rs` is about safety: whatever the target
-//! says, nothing outside the document root is ever served.
+//! A good request gets a "request inspector" page that lists every header
+//! field the client sent. Open it in a browser and look at what your browser
+//! tells every server it visits.
 //!
 //! What this lesson leaves out on purpose:
-//! - Only GET is allowed. Other methods HTTP defines get 405 Method Not
-//!   Allowed, unknown ones 501. Lesson 05 adds HEAD, lesson 06 POST.
-//! - No caching headers (`Last-Modified` comes in lesson 05), no folder
-//!   listings and no redirects for folders without a trailing slash
-//!   (lesson 11).
-//! - It still serves one connection at a time (lesson 09 serves many).
+//! - No header field changes what we answer yet. Later lessons use them
+//!   (`If-Modified-Since` in lesson 06, `Content-Length` in lesson 08).
+//! - Only GET is implemented; every other method gets 501 Not Implemented.
+//! - It still serves one connection at a time (lesson 12 serves many).
 
 mod error;
-mod files;
 mod request;
 mod response;
 
 use std::io::{self, BufReader, Read};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -32,7 +30,7 @@ use clap::Parser;
 
 use crate::error::HttpError;
 use crate::request::Request;
-use crate::response::Response;
+use crate::response::{Response, Status, escape_html};
 
 /// How long we wait for the next piece of a request before we give up on
 /// the client. Without a limit, one client that connects and never sends
@@ -47,35 +45,16 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 
-/// Lesson 04: serves the files in a folder.
+/// Lesson 04: parses the header fields and shows them like a request inspector.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
     #[command(flatten)]
     server: shared::ServerOptions,
-
-    /// The document root: the folder whose files are served. Nothing outside
-    /// it is ever sent. The default is the course's sample site.
-    #[arg(long, default_value = shared::SAMPLE_SITE)]
-    root: PathBuf,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-
-    // The canonical path is absolute and free of symbolic links and `..`,
-    // which `files.rs` needs to check that a file lies inside the root.
-    let document_root = match cli.root.canonicalize() {
-        Ok(path) if path.is_dir() => path,
-        Ok(_) => {
-            eprintln!("error: --root {} is not a folder", cli.root.display());
-            return ExitCode::FAILURE;
-        }
-        Err(error) => {
-            eprintln!("error: cannot use --root {}: {error}", cli.root.display());
-            return ExitCode::FAILURE;
-        }
-    };
 
     // Binding claims the port; from now on the operating system queues
     // incoming connections for us until we accept them.
@@ -106,7 +85,7 @@ fn main() -> ExitCode {
                 continue;
             }
         };
-        if let Err(error) = handle_connection(stream, &document_root) {
+        if let Err(error) = handle_connection(stream) {
             eprintln!("connection ended early: {error}");
         }
     }
@@ -114,7 +93,7 @@ fn main() -> ExitCode {
 }
 
 /// Reads one request from the connection and answers it.
-fn handle_connection(mut stream: TcpStream, document_root: &Path) -> io::Result<()> {
+fn handle_connection(mut stream: TcpStream) -> io::Result<()> {
     let started = Instant::now();
     stream.set_read_timeout(Some(READ_TIMEOUT))?;
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
@@ -123,11 +102,7 @@ fn handle_connection(mut stream: TcpStream, document_root: &Path) -> io::Result<
     // splits them, and lets `request.rs` read them line by line.
     let mut reader = BufReader::new(&stream);
     let (response, method, target) = match request::read_request(&mut reader) {
-        Ok(Some(request)) => (
-            respond(&request, document_root),
-            request.method,
-            request.target,
-        ),
+        Ok(Some(request)) => (respond(&request), request.method, request.target),
         // The client closed the connection without sending a request, or the
         // connection broke: there is nobody left to answer.
         Ok(None) => return Ok(()),
@@ -135,30 +110,55 @@ fn handle_connection(mut stream: TcpStream, document_root: &Path) -> io::Result<
         Err(error) => (Response::error(&error), "-".to_owned(), "-".to_owned()),
     };
 
-    let status = response.status;
     let bytes_sent = response.write_to(&mut stream)?;
     shared::log_request(&shared::RequestLog {
         method: &method,
         target: &target,
-        status: status.code(),
+        status: response.status.code(),
         bytes_sent,
         duration: started.elapsed(),
     });
     close_connection(&stream)
 }
 
-/// Decides what to answer to a well-formed request: the file its target
-/// names, or an error that says why there is none.
-fn respond(request: &Request, document_root: &Path) -> Response {
-    match files::serve_file(document_root, &request.target) {
-        Ok(response) => response,
-        Err(error) => {
-            if let HttpError::Io(io_error) = &error {
-                eprintln!("error while answering {}: {io_error}", request.target);
-            }
-            Response::error(&error)
-        }
-    }
+/// Decides what to answer to a well-formed request. In this lesson, every
+/// request gets a page that shows its request line and its header fields.
+fn respond(request: &Request) -> Response {
+    // Header values come straight from the client, so they are escaped like
+    // everything else we put into the page (see `escape_html`).
+    let header_rows: String = request
+        .header_fields
+        .iter()
+        .map(|field| {
+            format!(
+                "<tr><th>{}</th><td>{}</td></tr>\n",
+                escape_html(&field.name),
+                escape_html(&field.value)
+            )
+        })
+        .collect();
+    let page = format!(
+        "<!DOCTYPE html>\n\
+         <html lang=\"en\">\n\
+         <head><meta charset=\"utf-8\"><title>Your request</title></head>\n\
+         <body>\n\
+         <h1>Your request line</h1>\n\
+         <dl>\n\
+         <dt>Method</dt><dd>{method}</dd>\n\
+         <dt>Target</dt><dd>{target}</dd>\n\
+         <dt>Version</dt><dd>{version}</dd>\n\
+         </dl>\n\
+         <h2>Header fields</h2>\n\
+         <table>\n\
+         {header_rows}\
+         </table>\n\
+         </body>\n\
+         </html>\n",
+        method = escape_html(&request.method),
+        target = escape_html(&request.target),
+        version = request.version,
+    );
+    Response::html(Status::Ok, page)
 }
 
 /// Closes the connection in two steps, so that the client reliably gets the

@@ -1,7 +1,6 @@
 //! Status codes, responses, and how a response is written to the connection.
 
-use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 use crate::error::HttpError;
 
@@ -11,9 +10,6 @@ use crate::error::HttpError;
 pub enum Status {
     Ok,
     BadRequest,
-    Forbidden,
-    NotFound,
-    MethodNotAllowed,
     RequestTimeout,
     UriTooLong,
     RequestHeaderFieldsTooLarge,
@@ -27,9 +23,6 @@ impl Status {
         match self {
             Status::Ok => 200,
             Status::BadRequest => 400,
-            Status::Forbidden => 403,
-            Status::NotFound => 404,
-            Status::MethodNotAllowed => 405,
             Status::RequestTimeout => 408,
             Status::UriTooLong => 414,
             Status::RequestHeaderFieldsTooLarge => 431,
@@ -43,9 +36,6 @@ impl Status {
         match self {
             Status::Ok => "OK",
             Status::BadRequest => "Bad Request",
-            Status::Forbidden => "Forbidden",
-            Status::NotFound => "Not Found",
-            Status::MethodNotAllowed => "Method Not Allowed",
             Status::RequestTimeout => "Request Timeout",
             Status::UriTooLong => "URI Too Long",
             Status::RequestHeaderFieldsTooLarge => "Request Header Fields Too Large",
@@ -60,31 +50,8 @@ impl Status {
 #[derive(Debug)]
 pub struct Response {
     pub status: Status,
-    pub content_type: String,
-    /// Header fields beyond the ones every response has.
-    pub header_fields: Vec<(&'static str, String)>,
-    pub body: Body,
-}
-
-/// The body of a response: bytes we made in memory, or a file we stream.
-#[derive(Debug)]
-pub enum Body {
-    Bytes(Vec<u8>),
-    /// A file and its length. The file is copied to the connection in small
-    /// pieces while it is sent, so even a huge file needs little memory.
-    File {
-        file: File,
-        length: u64,
-    },
-}
-
-impl Body {
-    fn length(&self) -> u64 {
-        match self {
-            Body::Bytes(bytes) => bytes.len() as u64,
-            Body::File { length, .. } => *length,
-        }
-    }
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
 }
 
 impl Response {
@@ -92,55 +59,25 @@ impl Response {
     pub fn html(status: Status, page: String) -> Response {
         Response {
             status,
-            content_type: "text/html; charset=utf-8".to_owned(),
-            header_fields: Vec::new(),
-            body: Body::Bytes(page.into_bytes()),
+            content_type: "text/html; charset=utf-8",
+            body: page.into_bytes(),
         }
     }
 
-    /// A response that sends a file. `length` must be the file's size.
-    pub fn file(content_type: String, file: File, length: u64) -> Response {
-        Response {
-            status: Status::Ok,
-            content_type,
-            header_fields: Vec::new(),
-            body: Body::File { file, length },
-        }
-    }
-
-    /// A response that explains an error in one line of plain text, or, for
-    /// a missing page, in a small HTML page that a browser shows nicely.
+    /// A response that explains an error in one line of plain text.
     pub fn error(error: &HttpError) -> Response {
         let status = error.status();
-        let mut response = if status == Status::NotFound {
-            let page = format!(
-                "<!DOCTYPE html>\n\
-                 <html lang=\"en\">\n\
-                 <head><meta charset=\"utf-8\"><title>Not Found</title></head>\n\
-                 <body><h1>404 Not Found</h1><p>{}.</p></body>\n\
-                 </html>\n",
-                error.explanation()
-            );
-            Response::html(status, page)
-        } else {
-            let text = format!(
-                "{} {}: {}\n",
-                status.code(),
-                status.reason(),
-                error.explanation()
-            );
-            Response {
-                status,
-                content_type: "text/plain; charset=utf-8".to_owned(),
-                header_fields: Vec::new(),
-                body: Body::Bytes(text.into_bytes()),
-            }
-        };
-        // RFC 9110, section 15.5.6: a 405 must say which methods are allowed.
-        if status == Status::MethodNotAllowed {
-            response.header_fields.push(("Allow", "GET".to_owned()));
+        let text = format!(
+            "{} {}: {}\n",
+            status.code(),
+            status.reason(),
+            error.explanation()
+        );
+        Response {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: text.into_bytes(),
         }
-        response
     }
 
     /// Writes the status line, the header fields, the empty line and the
@@ -150,46 +87,41 @@ impl Response {
     /// `Connection: close` tells it that we close the connection afterwards.
     /// We answer with version HTTP/1.1 even to HTTP/1.0 clients: a server
     /// names the highest version it speaks (RFC 9110, section 6.2).
-    pub fn write_to(self, stream: &mut impl Write) -> io::Result<u64> {
-        let mut head = format!(
+    pub fn write_to(&self, stream: &mut impl Write) -> io::Result<u64> {
+        let head = format!(
             "HTTP/1.1 {code} {reason}\r\n\
              Content-Type: {content_type}\r\n\
-             Content-Length: {length}\r\n",
+             Content-Length: {length}\r\n\
+             Connection: close\r\n\
+             \r\n",
             code = self.status.code(),
             reason = self.status.reason(),
             content_type = self.content_type,
-            length = self.body.length(),
+            length = self.body.len(),
         );
-        for (name, value) in &self.header_fields {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("Connection: close\r\n\r\n");
-
+        // Head and body go out in one write, so that they usually travel in
+        // one TCP segment instead of two.
         let mut message = head.into_bytes();
-        let bytes_sent = match self.body {
-            // Head and body go out in one write, so that they usually travel
-            // in one TCP segment instead of two.
-            Body::Bytes(bytes) => {
-                message.extend_from_slice(&bytes);
-                stream.write_all(&message)?;
-                message.len() as u64
-            }
-            // `io::copy` moves the file through a small buffer. `take` makes
-            // sure we send exactly the length we announced, even if the file
-            // grew in the meantime.
-            Body::File { file, length } => {
-                stream.write_all(&message)?;
-                let copied = io::copy(&mut file.take(length), stream)?;
-                if copied < length {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the file became shorter while it was being sent",
-                    ));
-                }
-                message.len() as u64 + copied
-            }
-        };
+        message.extend_from_slice(&self.body);
+        stream.write_all(&message)?;
         stream.flush()?;
-        Ok(bytes_sent)
+        Ok(message.len() as u64)
     }
+}
+
+/// Replaces the characters that mean something in HTML, so that text from
+/// the request is shown as text and never runs as markup or script.
+pub fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            _ => escaped.push(character),
+        }
+    }
+    escaped
 }

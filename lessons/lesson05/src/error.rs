@@ -58,7 +58,7 @@ impl HttpError {
             HttpError::Forbidden => "this server may not read that file".to_owned(),
             HttpError::NotFound => "there is no such file on this server".to_owned(),
             HttpError::MethodNotAllowed(method) => {
-                format!("the method {method} is not allowed here; only GET and HEAD are")
+                format!("the method {method} is not allowed here; only GET is")
             }
             HttpError::TimedOut => "the request did not arrive in time".to_owned(),
             HttpError::UriTooLong => "the request line is too long".to_owned(),

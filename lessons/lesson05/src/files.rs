@@ -19,23 +19,19 @@
 use std::fs::File;
 use std::io;
 use std::path::{Component, Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::HttpError;
-use crate::request::Request;
 use crate::response::Response;
 
 /// The file we answer with when the target names a folder.
 const INDEX_FILE: &str = "index.html";
 
-/// Answers a GET or HEAD with the file its target names under
-/// `document_root`, or with 304 Not Modified when the client's copy is
-/// still current.
+/// Answers a GET for `target` with the file it names under `document_root`.
 ///
 /// `document_root` must be canonical (absolute, with no symbolic links), as
 /// `main` makes it at start-up; the containment check below relies on that.
-pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, HttpError> {
-    let relative_path = target_to_relative_path(&request.target)?;
+pub fn serve_file(document_root: &Path, target: &str) -> Result<Response, HttpError> {
+    let relative_path = target_to_relative_path(target)?;
     let mut path = resolve_inside(document_root, &document_root.join(relative_path))?;
     if path.is_dir() {
         path = resolve_inside(document_root, &path.join(INDEX_FILE))?;
@@ -48,51 +44,8 @@ pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, H
         return Err(HttpError::NotFound);
     }
     let file = File::open(&path).map_err(file_error)?;
-    let metadata = file.metadata().map_err(file_error)?;
-
-    // HTTP dates count whole seconds, so the file's time is cut to whole
-    // seconds too; otherwise a file changed at 12:00:00.5 would never match
-    // the `12:00:00` the client got from us.
-    let modified = whole_seconds(metadata.modified().map_err(file_error)?);
-    let last_modified = httpdate::fmt_http_date(modified);
-    if is_unchanged_since(request, modified) {
-        return Ok(Response::not_modified(last_modified));
-    }
-    let mut response = Response::file(content_type(&path), file, metadata.len());
-    response
-        .header_fields
-        .push(("Last-Modified", last_modified));
-    Ok(response)
-}
-
-// ANCHOR: is_unchanged_since
-/// The question a browser asks with `If-Modified-Since: DATE`: "I have a
-/// copy from DATE; has the file changed since?" If not, we answer 304 and
-/// the browser uses its copy. A date we cannot parse must be ignored
-/// (RFC 9110, section 13.1.3), which then means a normal 200.
-fn is_unchanged_since(request: &Request, modified: SystemTime) -> bool {
-    // A client that sends `If-None-Match` asks by entity tag instead, and
-    // then the date must be ignored (RFC 9110, section 13.1.3).
-    if request.header("If-None-Match").is_some() {
-        return false;
-    }
-    let Some(value) = request.header("If-Modified-Since") else {
-        return false;
-    };
-    let Ok(client_copy) = httpdate::parse_http_date(value) else {
-        return false;
-    };
-    modified <= client_copy
-}
-// ANCHOR_END: is_unchanged_since
-
-/// Drops the fraction of a second from a point in time.
-fn whole_seconds(time: SystemTime) -> SystemTime {
-    let seconds = time
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    UNIX_EPOCH + std::time::Duration::from_secs(seconds)
+    let length = file.metadata().map_err(file_error)?.len();
+    Ok(Response::file(content_type(&path), file, length))
 }
 
 /// Turns the path part of the target into a relative file path, one
@@ -176,6 +129,7 @@ fn hex_digit_value(byte: u8) -> Option<u8> {
     u8::try_from(value).ok()
 }
 
+// ANCHOR: resolve_inside
 /// Follows every symbolic link in `path` and checks that the real location
 /// is still inside the document root.
 ///
@@ -189,6 +143,7 @@ fn resolve_inside(document_root: &Path, path: &Path) -> Result<PathBuf, HttpErro
     }
     Ok(real_path)
 }
+// ANCHOR_END: resolve_inside
 
 /// Maps what the file system says to what we tell the client.
 fn file_error(error: io::Error) -> HttpError {

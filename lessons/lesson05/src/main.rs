@@ -1,18 +1,21 @@
-//! Lesson 05: HEAD and conditional GET.
+//! Lesson 05: Serving files.
 //!
-//! The original tutorial says a browser sends HEAD to find out whether a
-//! resource has changed, so that it can skip downloading it again. This
-//! lesson makes that real. HEAD gets exactly the head a GET would get, but
-//! no body. Every response says when it was made (`Date`), every file says
-//! when it last changed (`Last-Modified`), and a browser that already has a
-//! copy can ask `If-Modified-Since`: if the file has not changed, the
-//! answer is a short 304 Not Modified instead of the whole file.
+//! Until now every answer was made up by the program. Now the server does
+//! what the original tutorial asks of a real one: it serves the resource the
+//! target names. The target is mapped to a file below the document root
+//! (`--root`, by default a small sample site), and the file is streamed to
+//! the client with the right `Content-Type` and an exact `Content-Length`.
+//!
+//! Most of the new code in `files.rs` is about safety: whatever the target
+//! says, nothing outside the document root is ever served.
 //!
 //! What this lesson leaves out on purpose:
-//! - `ETag` and `If-None-Match`, the more precise way to ask the same
-//!   question, come in lesson 11.
-//! - Only GET and HEAD are allowed; POST comes in lesson 06.
-//! - It still serves one connection at a time (lesson 09 serves many).
+//! - Only GET is allowed. Other methods HTTP defines get 405 Method Not
+//!   Allowed, unknown ones 501. Lesson 06 adds HEAD, lesson 08 POST.
+//! - No caching headers (`Last-Modified` comes in lesson 06), no folder
+//!   listings and no redirects for folders without a trailing slash
+//!   (lesson 14).
+//! - It still serves one connection at a time (lesson 12 serves many).
 
 mod error;
 mod files;
@@ -44,7 +47,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 
-/// Lesson 05: serves files, answers HEAD and conditional GET.
+/// Lesson 05: serves the files in a folder.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -132,11 +135,8 @@ fn handle_connection(mut stream: TcpStream, document_root: &Path) -> io::Result<
         Err(error) => (Response::error(&error), "-".to_owned(), "-".to_owned()),
     };
 
-    // A HEAD request gets the same head as GET, without the body. That
-    // holds for errors too.
-    let include_body = method != "HEAD";
     let status = response.status;
-    let bytes_sent = response.write_to(&mut stream, include_body)?;
+    let bytes_sent = response.write_to(&mut stream)?;
     shared::log_request(&shared::RequestLog {
         method: &method,
         target: &target,
@@ -150,7 +150,7 @@ fn handle_connection(mut stream: TcpStream, document_root: &Path) -> io::Result<
 /// Decides what to answer to a well-formed request: the file its target
 /// names, or an error that says why there is none.
 fn respond(request: &Request, document_root: &Path) -> Response {
-    match files::serve_file(document_root, request) {
+    match files::serve_file(document_root, &request.target) {
         Ok(response) => response,
         Err(error) => {
             if let HttpError::Io(io_error) = &error {

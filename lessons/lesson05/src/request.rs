@@ -15,10 +15,6 @@ const KNOWN_METHODS: [&str; 9] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
 ];
 
-/// The methods this server allows. RFC 9110, section 9.1 asks every
-/// general-purpose server to support both of them.
-pub const ALLOWED_METHODS: [&str; 2] = ["GET", "HEAD"];
-
 /// A request, as far as this lesson understands it.
 #[derive(Debug)]
 pub struct Request {
@@ -26,16 +22,6 @@ pub struct Request {
     pub target: String,
     pub version: HttpVersion,
     pub header_fields: Vec<HeaderField>,
-}
-
-impl Request {
-    /// The value of the first header field called `name`, ignoring case.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.header_fields
-            .iter()
-            .find(|field| field.name.eq_ignore_ascii_case(name))
-            .map(|field| field.value.as_str())
-    }
 }
 
 /// One header field, such as `Host: localhost:8000`. Names are compared
@@ -157,11 +143,10 @@ fn parse_request_line(line: &[u8]) -> Result<Request, HttpError> {
     let method = String::from_utf8_lossy(method).into_owned();
     // RFC 9110, section 15.5.6 and 15.6.2: a method HTTP defines but we do
     // not allow gets 405 Method Not Allowed, an unknown one 501.
-    let is_allowed = ALLOWED_METHODS.contains(&method.as_str());
-    if !is_allowed && KNOWN_METHODS.contains(&method.as_str()) {
+    if method != "GET" && KNOWN_METHODS.contains(&method.as_str()) {
         return Err(HttpError::MethodNotAllowed(method));
     }
-    if !is_allowed {
+    if method != "GET" {
         return Err(HttpError::NotImplemented(method));
     }
     if !is_valid_target(target) {
@@ -319,7 +304,7 @@ pub fn is_token(text: &[u8]) -> bool {
 /// `http://host/path?query` that clients use when they talk to a proxy.
 ///
 /// Only the characters a URL may contain are allowed. Percent escapes such as
-/// `%20` pass through unchanged here; lesson 04 decodes them.
+/// `%20` pass through unchanged here; lesson 05 decodes them.
 fn is_valid_target(target: &[u8]) -> bool {
     let is_url_character =
         |byte: &u8| byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(byte);

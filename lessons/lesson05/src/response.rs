@@ -2,7 +2,6 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::time::SystemTime;
 
 use crate::error::HttpError;
 
@@ -11,7 +10,6 @@ use crate::error::HttpError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Ok,
-    NotModified,
     BadRequest,
     Forbidden,
     NotFound,
@@ -28,7 +26,6 @@ impl Status {
     pub fn code(self) -> u16 {
         match self {
             Status::Ok => 200,
-            Status::NotModified => 304,
             Status::BadRequest => 400,
             Status::Forbidden => 403,
             Status::NotFound => 404,
@@ -45,7 +42,6 @@ impl Status {
     pub fn reason(self) -> &'static str {
         match self {
             Status::Ok => "OK",
-            Status::NotModified => "Not Modified",
             Status::BadRequest => "Bad Request",
             Status::Forbidden => "Forbidden",
             Status::NotFound => "Not Found",
@@ -112,17 +108,6 @@ impl Response {
         }
     }
 
-    /// The answer to a conditional GET when the client's copy is still
-    /// current: no body, only the date the file last changed.
-    pub fn not_modified(last_modified: String) -> Response {
-        Response {
-            status: Status::NotModified,
-            content_type: String::new(),
-            header_fields: vec![("Last-Modified", last_modified)],
-            body: Body::Bytes(Vec::new()),
-        }
-    }
-
     /// A response that explains an error in one line of plain text, or, for
     /// a missing page, in a small HTML page that a browser shows nicely.
     pub fn error(error: &HttpError) -> Response {
@@ -153,9 +138,7 @@ impl Response {
         };
         // RFC 9110, section 15.5.6: a 405 must say which methods are allowed.
         if status == Status::MethodNotAllowed {
-            response
-                .header_fields
-                .push(("Allow", "GET, HEAD".to_owned()));
+            response.header_fields.push(("Allow", "GET".to_owned()));
         }
         response
     }
@@ -167,40 +150,22 @@ impl Response {
     /// `Connection: close` tells it that we close the connection afterwards.
     /// We answer with version HTTP/1.1 even to HTTP/1.0 clients: a server
     /// names the highest version it speaks (RFC 9110, section 6.2).
-    ///
-    /// `Date` says when the response was made; caches need it to judge how
-    /// old a response is (RFC 9110, section 6.6.1). For a HEAD request,
-    /// `include_body` is false: the head is exactly what GET would send,
-    /// `Content-Length` included, but the body stays here.
-    pub fn write_to(self, stream: &mut impl Write, include_body: bool) -> io::Result<u64> {
+    pub fn write_to(self, stream: &mut impl Write) -> io::Result<u64> {
         let mut head = format!(
             "HTTP/1.1 {code} {reason}\r\n\
-             Date: {date}\r\n",
+             Content-Type: {content_type}\r\n\
+             Content-Length: {length}\r\n",
             code = self.status.code(),
             reason = self.status.reason(),
-            date = httpdate::fmt_http_date(SystemTime::now()),
+            content_type = self.content_type,
+            length = self.body.length(),
         );
-        // A 304 has no body and does not describe one: RFC 9110, section
-        // 15.4.5 allows a Content-Length there only if it is the length of
-        // the full file, so we leave both fields out.
-        if self.status != Status::NotModified {
-            head.push_str(&format!(
-                "Content-Type: {}\r\nContent-Length: {}\r\n",
-                self.content_type,
-                self.body.length()
-            ));
-        }
         for (name, value) in &self.header_fields {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("Connection: close\r\n\r\n");
 
         let mut message = head.into_bytes();
-        if !include_body {
-            stream.write_all(&message)?;
-            stream.flush()?;
-            return Ok(message.len() as u64);
-        }
         let bytes_sent = match self.body {
             // Head and body go out in one write, so that they usually travel
             // in one TCP segment instead of two.

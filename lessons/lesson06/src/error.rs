@@ -18,19 +18,7 @@ pub enum HttpError {
     NotFound,
     /// The method is one HTTP defines, but this server does not allow it
     /// here. The response lists the methods it does allow.
-    MethodNotAllowed {
-        method: String,
-        allowed: &'static str,
-    },
-    /// A POST without `Content-Length`: we cannot tell where its body ends.
-    LengthRequired,
-    /// The body is larger than the limit, which is given in bytes.
-    ContentTooLarge(u64),
-    /// The body is in a format this server does not accept here.
-    UnsupportedMediaType,
-    /// The body is sent with `Transfer-Encoding`, which this lesson does not
-    /// implement.
-    TransferEncodingNotImplemented,
+    MethodNotAllowed(String),
     /// The request line does not fit into `MAX_HEAD_BYTES`. Almost all of a
     /// request line is its target, so this means the target is too long.
     UriTooLong,
@@ -53,11 +41,7 @@ impl HttpError {
             HttpError::BadRequest(_) => Status::BadRequest,
             HttpError::Forbidden => Status::Forbidden,
             HttpError::NotFound => Status::NotFound,
-            HttpError::MethodNotAllowed { .. } => Status::MethodNotAllowed,
-            HttpError::LengthRequired => Status::LengthRequired,
-            HttpError::ContentTooLarge(_) => Status::ContentTooLarge,
-            HttpError::UnsupportedMediaType => Status::UnsupportedMediaType,
-            HttpError::TransferEncodingNotImplemented => Status::NotImplemented,
+            HttpError::MethodNotAllowed(_) => Status::MethodNotAllowed,
             HttpError::TimedOut => Status::RequestTimeout,
             HttpError::UriTooLong => Status::UriTooLong,
             HttpError::HeadTooLarge => Status::RequestHeaderFieldsTooLarge,
@@ -73,21 +57,8 @@ impl HttpError {
             HttpError::BadRequest(rule) => (*rule).to_owned(),
             HttpError::Forbidden => "this server may not read that file".to_owned(),
             HttpError::NotFound => "there is no such file on this server".to_owned(),
-            HttpError::MethodNotAllowed { method, allowed } => {
-                format!("{method} is not allowed here; use one of: {allowed}")
-            }
-            HttpError::LengthRequired => {
-                "a POST needs a Content-Length field that says how long its body is".to_owned()
-            }
-            HttpError::ContentTooLarge(limit) => {
-                format!("the body is larger than this server accepts here ({limit} bytes)")
-            }
-            HttpError::UnsupportedMediaType => {
-                "send the form as application/x-www-form-urlencoded".to_owned()
-            }
-            HttpError::TransferEncodingNotImplemented => {
-                "this server does not implement Transfer-Encoding; send Content-Length instead"
-                    .to_owned()
+            HttpError::MethodNotAllowed(method) => {
+                format!("the method {method} is not allowed here; only GET and HEAD are")
             }
             HttpError::TimedOut => "the request did not arrive in time".to_owned(),
             HttpError::UriTooLong => "the request line is too long".to_owned(),

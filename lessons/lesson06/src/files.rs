@@ -65,6 +65,7 @@ pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, H
     Ok(response)
 }
 
+// ANCHOR: is_unchanged_since
 /// The question a browser asks with `If-Modified-Since: DATE`: "I have a
 /// copy from DATE; has the file changed since?" If not, we answer 304 and
 /// the browser uses its copy. A date we cannot parse must be ignored
@@ -83,6 +84,7 @@ fn is_unchanged_since(request: &Request, modified: SystemTime) -> bool {
     };
     modified <= client_copy
 }
+// ANCHOR_END: is_unchanged_since
 
 /// Drops the fraction of a second from a point in time.
 fn whole_seconds(time: SystemTime) -> SystemTime {
@@ -93,20 +95,14 @@ fn whole_seconds(time: SystemTime) -> SystemTime {
     UNIX_EPOCH + std::time::Duration::from_secs(seconds)
 }
 
-/// Turns the path part of the target into a relative file path.
+/// Turns the path part of the target into a relative file path, one
+/// checked segment at a time.
 fn target_to_relative_path(target: &str) -> Result<PathBuf, HttpError> {
-    Ok(path_segments(target)?.iter().collect())
-}
-
-/// Splits the path part of the target into decoded segments, checking each
-/// one: `/guide/hello%20world.txt` becomes `["guide", "hello world.txt"]`.
-/// Every segment is safe to use as one file name.
-pub fn path_segments(target: &str) -> Result<Vec<String>, HttpError> {
     // The query (`?name=value`) selects nothing in a static file server.
     let without_query = target.split('?').next().unwrap_or_default();
     let url_path = strip_scheme_and_host(without_query);
 
-    let mut segments = Vec::new();
+    let mut relative_path = PathBuf::new();
     for raw_segment in url_path.split('/') {
         // The segment is decoded on its own, so `%2F` cannot become a slash
         // that splits it in two after we have checked it.
@@ -137,9 +133,9 @@ pub fn path_segments(target: &str) -> Result<Vec<String>, HttpError> {
                 "the target contains a name this server cannot use as a file name",
             ));
         };
-        segments.push(segment);
+        relative_path.push(segment);
     }
-    Ok(segments)
+    Ok(relative_path)
 }
 
 /// For an absolute-form target (`http://host/path`), keeps only `/path`.
@@ -160,7 +156,7 @@ fn strip_scheme_and_host(target: &str) -> &str {
 
 /// Decodes percent escapes such as `%20` (a space) into the bytes they
 /// stand for. Returns `None` when a `%` is not followed by two hex digits.
-pub fn percent_decode(text: &str) -> Option<Vec<u8>> {
+fn percent_decode(text: &str) -> Option<Vec<u8>> {
     let mut decoded = Vec::with_capacity(text.len());
     let mut bytes = text.bytes();
     while let Some(byte) = bytes.next() {

@@ -1,30 +1,24 @@
-//! Lesson 06: POST, receiving data.
+//! Lesson 06: HEAD and conditional GET.
 //!
-//! Until now, data only flowed from the server to the client. With POST the
-//! client sends data too, as a body after the head, like the form fields the
-//! original tutorial mentions. The new idea is reading that body:
-//! `Content-Length` says how many bytes follow, and we read exactly that
-//! many, however they arrive (`body.rs`).
-//!
-//! A small application uses it: a guestbook (`guestbook.rs`), a form whose
-//! entries are stored in the data folder and shown to every visitor at
-//! /guestbook.
+//! The original tutorial says a browser sends HEAD to find out whether a
+//! resource has changed, so that it can skip downloading it again. This
+//! lesson makes that real. HEAD gets exactly the head a GET would get, but
+//! no body. Every response says when it was made (`Date`), every file says
+//! when it last changed (`Last-Modified`), and a browser that already has a
+//! copy can ask `If-Modified-Since`: if the file has not changed, the
+//! answer is a short 304 Not Modified instead of the whole file.
 //!
 //! What this lesson leaves out on purpose:
-//! - `Transfer-Encoding: chunked` bodies are refused with 501.
-//! - File uploads. A browser sends a file in a form as
-//!   `multipart/form-data`, an encoding of its own; lesson 07 reads it.
-//! - The connection still closes after every response (lesson 08 keeps it
-//!   open), and one connection is served at a time (lesson 09).
+//! - `ETag` and `If-None-Match`, the more precise way to ask the same
+//!   question, come in lesson 14.
+//! - Only GET and HEAD are allowed; POST comes in lesson 08.
+//! - It still serves one connection at a time (lesson 12 serves many).
 
-mod body;
 mod error;
 mod files;
-mod guestbook;
 mod request;
 mod response;
 
-use std::fs;
 use std::io::{self, BufReader, Read};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -50,7 +44,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 
-/// Lesson 06: serves files, and receives data with POST.
+/// Lesson 06: serves files, answers HEAD and conditional GET.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -61,19 +55,6 @@ struct Cli {
     /// it is ever sent. The default is the course's sample site.
     #[arg(long, default_value = shared::SAMPLE_SITE)]
     root: PathBuf,
-
-    /// The folder where the guestbook is kept. It is created if it does not
-    /// exist.
-    #[arg(long, default_value = "data")]
-    data: PathBuf,
-}
-
-/// What every connection needs to know, gathered in one place.
-struct Config {
-    /// The folder of static files, canonical (see `files.rs`).
-    document_root: PathBuf,
-    /// The folder for the guestbook, canonical too.
-    data_folder: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -91,18 +72,6 @@ fn main() -> ExitCode {
             eprintln!("error: cannot use --root {}: {error}", cli.root.display());
             return ExitCode::FAILURE;
         }
-    };
-
-    let data_folder = match prepare_data_folder(&cli.data) {
-        Ok(path) => path,
-        Err(error) => {
-            eprintln!("error: cannot use --data {}: {error}", cli.data.display());
-            return ExitCode::FAILURE;
-        }
-    };
-    let config = Config {
-        document_root,
-        data_folder,
     };
 
     // Binding claims the port; from now on the operating system queues
@@ -134,7 +103,7 @@ fn main() -> ExitCode {
                 continue;
             }
         };
-        if let Err(error) = handle_connection(stream, &config) {
+        if let Err(error) = handle_connection(stream, &document_root) {
             eprintln!("connection ended early: {error}");
         }
     }
@@ -142,7 +111,7 @@ fn main() -> ExitCode {
 }
 
 /// Reads one request from the connection and answers it.
-fn handle_connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
+fn handle_connection(mut stream: TcpStream, document_root: &Path) -> io::Result<()> {
     let started = Instant::now();
     stream.set_read_timeout(Some(READ_TIMEOUT))?;
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
@@ -152,7 +121,7 @@ fn handle_connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
     let mut reader = BufReader::new(&stream);
     let (response, method, target) = match request::read_request(&mut reader) {
         Ok(Some(request)) => (
-            respond(&request, &mut reader, &stream, config),
+            respond(&request, document_root),
             request.method,
             request.target,
         ),
@@ -178,15 +147,10 @@ fn handle_connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
     close_connection(&stream)
 }
 
-/// Decides what to answer to a well-formed request. Its body, if it has
-/// one, is still unread in `reader`.
-fn respond(
-    request: &Request,
-    reader: &mut BufReader<&TcpStream>,
-    stream: &TcpStream,
-    config: &Config,
-) -> Response {
-    match answer(request, reader, stream, config) {
+/// Decides what to answer to a well-formed request: the file its target
+/// names, or an error that says why there is none.
+fn respond(request: &Request, document_root: &Path) -> Response {
+    match files::serve_file(document_root, request) {
         Ok(response) => response,
         Err(error) => {
             if let HttpError::Io(io_error) = &error {
@@ -195,63 +159,6 @@ fn respond(
             Response::error(&error)
         }
     }
-}
-
-/// What a request's path names.
-enum Route {
-    /// `/guestbook`: the guestbook page and its form.
-    Guestbook,
-    /// Anything else: a file in the document root.
-    StaticFile,
-}
-
-impl Route {
-    /// The methods this kind of path allows, for the `Allow` field of 405.
-    fn allowed_methods(&self) -> &'static str {
-        match self {
-            Route::Guestbook => "GET, HEAD, POST",
-            Route::StaticFile => "GET, HEAD",
-        }
-    }
-}
-
-fn answer(
-    request: &Request,
-    reader: &mut BufReader<&TcpStream>,
-    stream: &TcpStream,
-    config: &Config,
-) -> Result<Response, HttpError> {
-    // A request whose body we cannot frame is refused whatever its method.
-    body::body_length(request)?;
-
-    let route = route(&request.target)?;
-    match (route, request.method.as_str()) {
-        (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder),
-        (Route::Guestbook, "POST") => {
-            guestbook::add_entry(&config.data_folder, request, reader, stream)
-        }
-        (Route::StaticFile, "GET" | "HEAD") => files::serve_file(&config.document_root, request),
-        (route, _) => Err(HttpError::MethodNotAllowed {
-            method: request.method.clone(),
-            allowed: route.allowed_methods(),
-        }),
-    }
-}
-
-/// Works out what the target's path names. The path is decoded and checked
-/// by the same code that serves files.
-fn route(target: &str) -> Result<Route, HttpError> {
-    let segments = files::path_segments(target)?;
-    match segments.as_slice() {
-        [page] if page == "guestbook" => Ok(Route::Guestbook),
-        _ => Ok(Route::StaticFile),
-    }
-}
-
-/// Creates the data folder if needed and returns its canonical path.
-fn prepare_data_folder(data_folder: &Path) -> io::Result<PathBuf> {
-    fs::create_dir_all(data_folder)?;
-    data_folder.canonicalize()
 }
 
 /// Closes the connection in two steps, so that the client reliably gets the

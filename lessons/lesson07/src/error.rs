@@ -22,16 +22,12 @@ pub enum HttpError {
         method: String,
         allowed: &'static str,
     },
-    /// An upload would replace a file that already exists.
-    Conflict,
     /// A POST without `Content-Length`: we cannot tell where its body ends.
     LengthRequired,
     /// The body is larger than the limit, which is given in bytes.
     ContentTooLarge(u64),
     /// The body is in a format this server does not accept here.
     UnsupportedMediaType,
-    /// An upload that is not a form sent as `multipart/form-data`.
-    NotMultipart,
     /// The body is sent with `Transfer-Encoding`, which this lesson does not
     /// implement.
     TransferEncodingNotImplemented,
@@ -58,11 +54,9 @@ impl HttpError {
             HttpError::Forbidden => Status::Forbidden,
             HttpError::NotFound => Status::NotFound,
             HttpError::MethodNotAllowed { .. } => Status::MethodNotAllowed,
-            HttpError::Conflict => Status::Conflict,
             HttpError::LengthRequired => Status::LengthRequired,
             HttpError::ContentTooLarge(_) => Status::ContentTooLarge,
             HttpError::UnsupportedMediaType => Status::UnsupportedMediaType,
-            HttpError::NotMultipart => Status::UnsupportedMediaType,
             HttpError::TransferEncodingNotImplemented => Status::NotImplemented,
             HttpError::TimedOut => Status::RequestTimeout,
             HttpError::UriTooLong => Status::UriTooLong,
@@ -82,9 +76,6 @@ impl HttpError {
             HttpError::MethodNotAllowed { method, allowed } => {
                 format!("{method} is not allowed here; use one of: {allowed}")
             }
-            HttpError::Conflict => {
-                "a file with this name exists already, and uploads never replace files".to_owned()
-            }
             HttpError::LengthRequired => {
                 "a POST needs a Content-Length field that says how long its body is".to_owned()
             }
@@ -93,9 +84,6 @@ impl HttpError {
             }
             HttpError::UnsupportedMediaType => {
                 "send the form as application/x-www-form-urlencoded".to_owned()
-            }
-            HttpError::NotMultipart => {
-                "send the files as a form encoded as multipart/form-data".to_owned()
             }
             HttpError::TransferEncodingNotImplemented => {
                 "this server does not implement Transfer-Encoding; send Content-Length instead"

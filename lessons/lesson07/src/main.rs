@@ -1,33 +1,28 @@
-//! Lesson 07: file uploads from an HTML form.
+//! Lesson 08: POST, receiving data.
 //!
-//! Lesson 06 read a body; this lesson reads the body a browser sends for a
-//! form with a file in it. Such a form is encoded as `multipart/form-data`:
-//! the files and fields follow each other, separated by a boundary line
-//! (`multipart.rs`). `POST /uploads` stores every file of the form, under a
-//! safe name, all of them or none, and answers with their URLs; `GET
-//! /uploads/NAME` serves a stored file back (`uploads.rs`). The sample site
-//! has the form at /upload.html, a plain form without any script.
+//! Until now, data only flowed from the server to the client. With POST the
+//! client sends data too, as a body after the head, like the form fields the
+//! original tutorial mentions. The new idea is reading that body:
+//! `Content-Length` says how many bytes follow, and we read exactly that
+//! many, however they arrive (`body.rs`).
 //!
-//! The body streams through a buffer of a fixed size into temporary files,
-//! so a large upload needs no more memory than a small one.
+//! A small application uses it: a guestbook (`guestbook.rs`), a form whose
+//! entries are stored in the data folder and shown to every visitor at
+//! /guestbook.
 //!
 //! What this lesson leaves out on purpose:
 //! - `Transfer-Encoding: chunked` bodies are refused with 501.
-//! - The parts' own `Content-Type` and the fields that are not files are
-//!   ignored; we store bytes, and `GET` guesses the type from the name.
-//! - Percent-encoded or `filename*` names; only the plain `filename`
-//!   counts.
-//! - The connection still closes after every response (lesson 08 keeps it
-//!   open), and one connection is served at a time (lesson 09).
+//! - File uploads. A browser sends a file in a form as
+//!   `multipart/form-data`, an encoding of its own; lesson 10 reads it.
+//! - The connection still closes after every response (lesson 11 keeps it
+//!   open), and one connection is served at a time (lesson 12).
 
 mod body;
 mod error;
 mod files;
 mod guestbook;
-mod multipart;
 mod request;
 mod response;
-mod uploads;
 
 use std::fs;
 use std::io::{self, BufReader, Read};
@@ -55,7 +50,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 
-/// Lesson 07: serves files, receives data with POST, and stores uploaded files.
+/// Lesson 08: serves files, and receives data with POST.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -67,25 +62,18 @@ struct Cli {
     #[arg(long, default_value = shared::SAMPLE_SITE)]
     root: PathBuf,
 
-    /// The folder where the guestbook and uploaded files are kept. It is
-    /// created if it does not exist.
+    /// The folder where the guestbook is kept. It is created if it does not
+    /// exist.
     #[arg(long, default_value = "data")]
     data: PathBuf,
-
-    /// The largest upload we accept, in bytes: the whole body of the form,
-    /// and so also each file in it. Larger ones get 413. (Forms for the
-    /// guestbook have a fixed limit of 64 KiB.)
-    #[arg(long, default_value_t = 10 * 1024 * 1024)]
-    max_body: u64,
 }
 
 /// What every connection needs to know, gathered in one place.
 struct Config {
     /// The folder of static files, canonical (see `files.rs`).
     document_root: PathBuf,
-    /// The folder for the guestbook and uploads, canonical too.
+    /// The folder for the guestbook, canonical too.
     data_folder: PathBuf,
-    max_body_bytes: u64,
 }
 
 fn main() -> ExitCode {
@@ -115,7 +103,6 @@ fn main() -> ExitCode {
     let config = Config {
         document_root,
         data_folder,
-        max_body_bytes: cli.max_body,
     };
 
     // Binding claims the port; from now on the operating system queues
@@ -214,10 +201,6 @@ fn respond(
 enum Route {
     /// `/guestbook`: the guestbook page and its form.
     Guestbook,
-    /// `/uploads`: where the upload form sends its files.
-    Uploads,
-    /// `/uploads/NAME`: an uploaded file.
-    Upload,
     /// Anything else: a file in the document root.
     StaticFile,
 }
@@ -227,8 +210,6 @@ impl Route {
     fn allowed_methods(&self) -> &'static str {
         match self {
             Route::Guestbook => "GET, HEAD, POST",
-            Route::Uploads => "POST",
-            Route::Upload => "GET, HEAD",
             Route::StaticFile => "GET, HEAD",
         }
     }
@@ -249,14 +230,6 @@ fn answer(
         (Route::Guestbook, "POST") => {
             guestbook::add_entry(&config.data_folder, request, reader, stream)
         }
-        (Route::Uploads, "POST") => uploads::store(
-            &config.data_folder,
-            request,
-            reader,
-            stream,
-            config.max_body_bytes,
-        ),
-        (Route::Upload, "GET" | "HEAD") => uploads::serve(&config.data_folder, request),
         (Route::StaticFile, "GET" | "HEAD") => files::serve_file(&config.document_root, request),
         (route, _) => Err(HttpError::MethodNotAllowed {
             method: request.method.clone(),
@@ -271,15 +244,6 @@ fn route(target: &str) -> Result<Route, HttpError> {
     let segments = files::path_segments(target)?;
     match segments.as_slice() {
         [page] if page == "guestbook" => Ok(Route::Guestbook),
-        [folder] if folder == uploads::UPLOADS_FOLDER => Ok(Route::Uploads),
-        [folder, rest @ ..] if folder == uploads::UPLOADS_FOLDER => {
-            if !uploads::is_valid_name(&rest.join("/")) {
-                return Err(HttpError::BadRequest(
-                    "an upload name has 1 to 100 letters, digits, '.', '_' or '-', and no dot at the start",
-                ));
-            }
-            Ok(Route::Upload)
-        }
         _ => Ok(Route::StaticFile),
     }
 }
@@ -287,7 +251,6 @@ fn route(target: &str) -> Result<Route, HttpError> {
 /// Creates the data folder if needed and returns its canonical path.
 fn prepare_data_folder(data_folder: &Path) -> io::Result<PathBuf> {
     fs::create_dir_all(data_folder)?;
-    uploads::prepare_folder(data_folder)?;
     data_folder.canonicalize()
 }
 

@@ -1,35 +1,35 @@
-//! Lesson 08: Keep-alive.
+//! Lesson 08: POST, receiving data.
 //!
-//! Until now the server closed the connection after every response, and the
-//! client had to open a new one for the next request: a new TCP handshake
-//! for the page, its style sheet and every picture. HTTP/1.1 keeps the
-//! connection open by default, so that one connection carries many
-//! requests. This lesson does that, in a new file, `connection.rs`: a loop
-//! that reads a request, answers it, and reads the next, until the client
-//! says `Connection: close`, stays quiet longer than `--idle-timeout`, or
-//! sends something after which we cannot tell where its next request starts.
+//! Until now, data only flowed from the server to the client. With POST the
+//! client sends data too, as a body after the head, like the form fields the
+//! original tutorial mentions. The new idea is reading that body:
+//! `Content-Length` says how many bytes follow, and we read exactly that
+//! many, however they arrive (`body.rs`).
+//!
+//! A small application uses it: a guestbook (`guestbook.rs`), a form whose
+//! entries are stored in the data folder and shown to every visitor at
+//! /guestbook.
 //!
 //! What this lesson leaves out on purpose:
-//! - It still serves one connection at a time. With keep-alive that hurts
-//!   more: while one client keeps its connection open, the next one waits up
-//!   to the idle timeout. Lesson 09 serves many connections at once.
+//! - `Transfer-Encoding: chunked` bodies are refused with 501.
+//! - File uploads. A browser sends a file in a form as
+//!   `multipart/form-data`, an encoding of its own; lesson 10 reads it.
+//! - The connection still closes after every response (lesson 11 keeps it
+//!   open), and one connection is served at a time (lesson 12).
 
 mod body;
-mod connection;
 mod error;
 mod files;
 mod guestbook;
-mod multipart;
 mod request;
 mod response;
-mod uploads;
 
 use std::fs;
-use std::io::{self, BufRead};
-use std::net::{TcpListener, TcpStream};
+use std::io::{self, BufReader, Read};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 
@@ -37,7 +37,20 @@ use crate::error::HttpError;
 use crate::request::Request;
 use crate::response::Response;
 
-/// Lesson 08: keeps connections open for many requests.
+/// How long we wait for the next piece of a request before we give up on
+/// the client. Without a limit, one client that connects and never sends
+/// anything would block this one-at-a-time server for everybody else.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long we wait for a client to accept the bytes of our response.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long, and for how many bytes, we keep reading after our response
+/// before we close the connection (see `close_connection`).
+const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+const LINGER_MAX_BYTES: u64 = 1024 * 1024;
+
+/// Lesson 08: serves files, and receives data with POST.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -49,31 +62,18 @@ struct Cli {
     #[arg(long, default_value = shared::SAMPLE_SITE)]
     root: PathBuf,
 
-    /// The folder where the guestbook and uploaded files are kept. It is
-    /// created if it does not exist.
+    /// The folder where the guestbook is kept. It is created if it does not
+    /// exist.
     #[arg(long, default_value = "data")]
     data: PathBuf,
-
-    /// The largest upload we accept, in bytes: the whole body of the form,
-    /// and so also each file in it. Larger ones get 413. (Forms for the
-    /// guestbook have a fixed limit of 64 KiB.)
-    #[arg(long, default_value_t = 10 * 1024 * 1024)]
-    max_body: u64,
-
-    /// How many seconds an open connection may wait for its next request
-    /// before we close it.
-    #[arg(long, default_value = "5", value_parser = shared::parse_seconds)]
-    idle_timeout: Duration,
 }
 
 /// What every connection needs to know, gathered in one place.
 struct Config {
     /// The folder of static files, canonical (see `files.rs`).
     document_root: PathBuf,
-    /// The folder for the guestbook and uploads, canonical too.
+    /// The folder for the guestbook, canonical too.
     data_folder: PathBuf,
-    max_body_bytes: u64,
-    idle_timeout: Duration,
 }
 
 fn main() -> ExitCode {
@@ -103,8 +103,6 @@ fn main() -> ExitCode {
     let config = Config {
         document_root,
         data_folder,
-        max_body_bytes: cli.max_body,
-        idle_timeout: cli.idle_timeout,
     };
 
     // Binding claims the port; from now on the operating system queues
@@ -125,7 +123,7 @@ fn main() -> ExitCode {
         }
     }
 
-    // The accept loop: take one connection, serve it, close it, repeat.
+    // The accept loop: take one connection, answer it, close it, repeat.
     // A problem with one connection is reported and then forgotten; it must
     // never stop the server.
     for connection in listener.incoming() {
@@ -136,22 +134,59 @@ fn main() -> ExitCode {
                 continue;
             }
         };
-        if let Err(error) = connection::handle_connection(stream, &config) {
+        if let Err(error) = handle_connection(stream, &config) {
             eprintln!("connection ended early: {error}");
         }
     }
     ExitCode::SUCCESS
 }
 
+/// Reads one request from the connection and answers it.
+fn handle_connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
+    let started = Instant::now();
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+
+    // `BufReader` collects the bytes as they arrive, however the network
+    // splits them, and lets `request.rs` read them line by line.
+    let mut reader = BufReader::new(&stream);
+    let (response, method, target) = match request::read_request(&mut reader) {
+        Ok(Some(request)) => (
+            respond(&request, &mut reader, &stream, config),
+            request.method,
+            request.target,
+        ),
+        // The client closed the connection without sending a request, or the
+        // connection broke: there is nobody left to answer.
+        Ok(None) => return Ok(()),
+        Err(HttpError::Io(error)) => return Err(error),
+        Err(error) => (Response::error(&error), "-".to_owned(), "-".to_owned()),
+    };
+
+    // A HEAD request gets the same head as GET, without the body. That
+    // holds for errors too.
+    let include_body = method != "HEAD";
+    let status = response.status;
+    let bytes_sent = response.write_to(&mut stream, include_body)?;
+    shared::log_request(&shared::RequestLog {
+        method: &method,
+        target: &target,
+        status: status.code(),
+        bytes_sent,
+        duration: started.elapsed(),
+    });
+    close_connection(&stream)
+}
+
 /// Decides what to answer to a well-formed request. Its body, if it has
-/// one, is still unread in `body`.
+/// one, is still unread in `reader`.
 fn respond(
     request: &Request,
-    body: &mut impl BufRead,
+    reader: &mut BufReader<&TcpStream>,
     stream: &TcpStream,
     config: &Config,
 ) -> Response {
-    match answer(request, body, stream, config) {
+    match answer(request, reader, stream, config) {
         Ok(response) => response,
         Err(error) => {
             if let HttpError::Io(io_error) = &error {
@@ -166,10 +201,6 @@ fn respond(
 enum Route {
     /// `/guestbook`: the guestbook page and its form.
     Guestbook,
-    /// `/uploads`: where the upload form sends its files.
-    Uploads,
-    /// `/uploads/NAME`: an uploaded file.
-    Upload,
     /// Anything else: a file in the document root.
     StaticFile,
 }
@@ -179,8 +210,6 @@ impl Route {
     fn allowed_methods(&self) -> &'static str {
         match self {
             Route::Guestbook => "GET, HEAD, POST",
-            Route::Uploads => "POST",
-            Route::Upload => "GET, HEAD",
             Route::StaticFile => "GET, HEAD",
         }
     }
@@ -188,24 +217,19 @@ impl Route {
 
 fn answer(
     request: &Request,
-    body: &mut impl BufRead,
+    reader: &mut BufReader<&TcpStream>,
     stream: &TcpStream,
     config: &Config,
 ) -> Result<Response, HttpError> {
+    // A request whose body we cannot frame is refused whatever its method.
+    body::body_length(request)?;
+
     let route = route(&request.target)?;
     match (route, request.method.as_str()) {
         (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder),
         (Route::Guestbook, "POST") => {
-            guestbook::add_entry(&config.data_folder, request, body, stream)
+            guestbook::add_entry(&config.data_folder, request, reader, stream)
         }
-        (Route::Uploads, "POST") => uploads::store(
-            &config.data_folder,
-            request,
-            body,
-            stream,
-            config.max_body_bytes,
-        ),
-        (Route::Upload, "GET" | "HEAD") => uploads::serve(&config.data_folder, request),
         (Route::StaticFile, "GET" | "HEAD") => files::serve_file(&config.document_root, request),
         (route, _) => Err(HttpError::MethodNotAllowed {
             method: request.method.clone(),
@@ -220,15 +244,6 @@ fn route(target: &str) -> Result<Route, HttpError> {
     let segments = files::path_segments(target)?;
     match segments.as_slice() {
         [page] if page == "guestbook" => Ok(Route::Guestbook),
-        [folder] if folder == uploads::UPLOADS_FOLDER => Ok(Route::Uploads),
-        [folder, rest @ ..] if folder == uploads::UPLOADS_FOLDER => {
-            if !uploads::is_valid_name(&rest.join("/")) {
-                return Err(HttpError::BadRequest(
-                    "an upload name has 1 to 100 letters, digits, '.', '_' or '-', and no dot at the start",
-                ));
-            }
-            Ok(Route::Upload)
-        }
         _ => Ok(Route::StaticFile),
     }
 }
@@ -236,6 +251,27 @@ fn route(target: &str) -> Result<Route, HttpError> {
 /// Creates the data folder if needed and returns its canonical path.
 fn prepare_data_folder(data_folder: &Path) -> io::Result<PathBuf> {
     fs::create_dir_all(data_folder)?;
-    uploads::prepare_folder(data_folder)?;
     data_folder.canonicalize()
+}
+
+/// Closes the connection in two steps, so that the client reliably gets the
+/// whole response.
+///
+/// If we simply closed while some of the client's bytes were still unread
+/// (say the rest of a head that was too large), the operating system would
+/// answer them with a reset, and a reset can destroy our response before the
+/// client has read it. So we first shut down our sending side, which tells
+/// the client that the response is complete, then read and throw away what
+/// the client still sends until it closes too (or a short time has passed),
+/// and only then close. RFC 9112, section 9.6 describes this.
+fn close_connection(stream: &TcpStream) -> io::Result<()> {
+    // If the client has gone already, there is nothing left to close politely.
+    if stream.shutdown(Shutdown::Write).is_err() {
+        return Ok(());
+    }
+    stream.set_read_timeout(Some(LINGER_TIMEOUT))?;
+    // Errors here (a timeout, a reset) only mean the client is gone, which is
+    // exactly what we are waiting for, so they are not reported.
+    let _ = io::copy(&mut stream.take(LINGER_MAX_BYTES), &mut io::sink());
+    Ok(())
 }

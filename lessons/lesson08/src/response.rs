@@ -11,7 +11,6 @@ use crate::error::HttpError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Ok,
-    Created,
     SeeOther,
     NotModified,
     BadRequest,
@@ -19,7 +18,6 @@ pub enum Status {
     NotFound,
     MethodNotAllowed,
     RequestTimeout,
-    Conflict,
     LengthRequired,
     ContentTooLarge,
     UnsupportedMediaType,
@@ -34,7 +32,6 @@ impl Status {
     pub fn code(self) -> u16 {
         match self {
             Status::Ok => 200,
-            Status::Created => 201,
             Status::SeeOther => 303,
             Status::NotModified => 304,
             Status::BadRequest => 400,
@@ -42,7 +39,6 @@ impl Status {
             Status::NotFound => 404,
             Status::MethodNotAllowed => 405,
             Status::RequestTimeout => 408,
-            Status::Conflict => 409,
             Status::LengthRequired => 411,
             Status::ContentTooLarge => 413,
             Status::UnsupportedMediaType => 415,
@@ -57,7 +53,6 @@ impl Status {
     pub fn reason(self) -> &'static str {
         match self {
             Status::Ok => "OK",
-            Status::Created => "Created",
             Status::SeeOther => "See Other",
             Status::NotModified => "Not Modified",
             Status::BadRequest => "Bad Request",
@@ -65,7 +60,6 @@ impl Status {
             Status::NotFound => "Not Found",
             Status::MethodNotAllowed => "Method Not Allowed",
             Status::RequestTimeout => "Request Timeout",
-            Status::Conflict => "Conflict",
             Status::LengthRequired => "Length Required",
             Status::ContentTooLarge => "Content Too Large",
             Status::UnsupportedMediaType => "Unsupported Media Type",
@@ -128,16 +122,6 @@ impl Response {
             header_fields: Vec::new(),
             body: Body::File { file, length },
         }
-    }
-
-    /// The answer to a successful upload: where the new file can be found,
-    /// and a page that links to every stored file.
-    pub fn created(location: &str, page: String) -> Response {
-        let mut response = Response::html(Status::Created, page);
-        response
-            .header_fields
-            .push(("Location", location.to_owned()));
-        response
     }
 
     /// Sends the browser on to `location`, where it makes a GET. This is the
@@ -207,23 +191,16 @@ impl Response {
     /// Writes the status line, the header fields, the empty line and the
     /// body, and returns how many bytes that was.
     ///
-    /// `Content-Length` tells the client exactly where the body ends, which
-    /// matters even more now that another response may follow on the same
-    /// connection. `Connection: keep-alive` or `Connection: close` tells the
-    /// client whether we keep the connection open afterwards. We answer
-    /// with version HTTP/1.1 even to HTTP/1.0 clients: a server names the
-    /// highest version it speaks (RFC 9110, section 6.2).
+    /// `Content-Length` tells the client exactly where the body ends, and
+    /// `Connection: close` tells it that we close the connection afterwards.
+    /// We answer with version HTTP/1.1 even to HTTP/1.0 clients: a server
+    /// names the highest version it speaks (RFC 9110, section 6.2).
     ///
     /// `Date` says when the response was made; caches need it to judge how
     /// old a response is (RFC 9110, section 6.6.1). For a HEAD request,
     /// `include_body` is false: the head is exactly what GET would send,
     /// `Content-Length` included, but the body stays here.
-    pub fn write_to(
-        self,
-        stream: &mut impl Write,
-        include_body: bool,
-        keep_alive: bool,
-    ) -> io::Result<u64> {
+    pub fn write_to(self, stream: &mut impl Write, include_body: bool) -> io::Result<u64> {
         let mut head = format!(
             "HTTP/1.1 {code} {reason}\r\n\
              Date: {date}\r\n",
@@ -244,11 +221,7 @@ impl Response {
         for (name, value) in &self.header_fields {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
-        if keep_alive {
-            head.push_str("Connection: keep-alive\r\n\r\n");
-        } else {
-            head.push_str("Connection: close\r\n\r\n");
-        }
+        head.push_str("Connection: close\r\n\r\n");
 
         let mut message = head.into_bytes();
         if !include_body {

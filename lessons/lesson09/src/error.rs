@@ -40,8 +40,6 @@ pub enum HttpError {
     UriTooLong,
     /// The head as a whole does not fit into `MAX_HEAD_BYTES`.
     HeadTooLarge,
-    /// Every connection slot is taken; the client should try again soon.
-    Overloaded,
     /// The method is well-formed, but this server does not implement it.
     NotImplemented(String),
     /// The version is well-formed, but its major number is not 1.
@@ -69,7 +67,6 @@ impl HttpError {
             HttpError::TimedOut => Status::RequestTimeout,
             HttpError::UriTooLong => Status::UriTooLong,
             HttpError::HeadTooLarge => Status::RequestHeaderFieldsTooLarge,
-            HttpError::Overloaded => Status::ServiceUnavailable,
             HttpError::NotImplemented(_) => Status::NotImplemented,
             HttpError::VersionNotSupported(_) => Status::HttpVersionNotSupported,
             HttpError::Io(_) => Status::InternalServerError,
@@ -107,9 +104,6 @@ impl HttpError {
             HttpError::TimedOut => "the request did not arrive in time".to_owned(),
             HttpError::UriTooLong => "the request line is too long".to_owned(),
             HttpError::HeadTooLarge => "the request head is too large".to_owned(),
-            HttpError::Overloaded => {
-                "the server is busy with too many connections; try again in a moment".to_owned()
-            }
             HttpError::NotImplemented(method) => {
                 format!("this server does not implement the method {method}")
             }

@@ -1,40 +1,40 @@
-//! Lesson 09: Many clients at once.
+//! Lesson 10: file uploads from an HTML form.
 //!
-//! Lesson 08 kept connections open, which made a weakness plain: one
-//! client at a time. While one browser held its connection open, or one
-//! slow client sent its request byte by byte, everybody else waited. Now
-//! every connection gets a thread of its own (`server.rs`), up to
-//! `--max-connections` at once; a client beyond that gets a quick 503.
+//! Lesson 08 read a body; this lesson reads the body a browser sends for a
+//! form with a file in it. Such a form is encoded as `multipart/form-data`:
+//! the files and fields follow each other, separated by a boundary line
+//! (`multipart.rs`). `POST /uploads` stores every file of the form, under a
+//! safe name, all of them or none, and answers with their URLs; `GET
+//! /uploads/NAME` serves a stored file back (`uploads.rs`). The sample site
+//! has the form at /upload.html, a plain form without any script.
 //!
-//! Ctrl-C (or SIGTERM, which is how service managers ask a program to stop)
-//! no longer kills the server in the middle of a response: it stops
-//! accepting connections, lets the open ones finish what they are sending,
-//! waits a bounded time for them, and exits with status 0.
+//! The body streams through a buffer of a fixed size into temporary files,
+//! so a large upload needs no more memory than a small one.
 //!
 //! What this lesson leaves out on purpose:
-//! - Threads are the simplest way to serve many clients, not the most
-//!   scalable; `server.rs` explains what event-driven servers do instead.
-//! - ETags and ranges come in lesson 10; folder listings and an access
-//!   log in lesson 11.
+//! - `Transfer-Encoding: chunked` bodies are refused with 501.
+//! - The parts' own `Content-Type` and the fields that are not files are
+//!   ignored; we store bytes, and `GET` guesses the type from the name.
+//! - Percent-encoded or `filename*` names; only the plain `filename`
+//!   counts.
+//! - The connection still closes after every response (lesson 11 keeps it
+//!   open), and one connection is served at a time (lesson 12).
 
 mod body;
-mod connection;
 mod error;
 mod files;
 mod guestbook;
 mod multipart;
 mod request;
 mod response;
-mod server;
 mod uploads;
 
 use std::fs;
-use std::io::{self, BufRead};
-use std::net::{TcpListener, TcpStream};
+use std::io::{self, BufReader, Read};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 
@@ -42,7 +42,20 @@ use crate::error::HttpError;
 use crate::request::Request;
 use crate::response::Response;
 
-/// Lesson 09: serves many clients at once.
+/// How long we wait for the next piece of a request before we give up on
+/// the client. Without a limit, one client that connects and never sends
+/// anything would block this one-at-a-time server for everybody else.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long we wait for a client to accept the bytes of our response.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long, and for how many bytes, we keep reading after our response
+/// before we close the connection (see `close_connection`).
+const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+const LINGER_MAX_BYTES: u64 = 1024 * 1024;
+
+/// Lesson 10: serves files, receives data with POST, and stores uploaded files.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -64,16 +77,6 @@ struct Cli {
     /// guestbook have a fixed limit of 64 KiB.)
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     max_body: u64,
-
-    /// How many seconds an open connection may wait for its next request
-    /// before we close it.
-    #[arg(long, default_value = "5", value_parser = shared::parse_seconds)]
-    idle_timeout: Duration,
-
-    /// How many connections are served at once. A client that arrives when
-    /// this many are open gets 503 Service Unavailable.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
-    max_connections: u16,
 }
 
 /// What every connection needs to know, gathered in one place.
@@ -83,7 +86,6 @@ struct Config {
     /// The folder for the guestbook and uploads, canonical too.
     data_folder: PathBuf,
     max_body_bytes: u64,
-    idle_timeout: Duration,
 }
 
 fn main() -> ExitCode {
@@ -114,7 +116,6 @@ fn main() -> ExitCode {
         document_root,
         data_folder,
         max_body_bytes: cli.max_body,
-        idle_timeout: cli.idle_timeout,
     };
 
     // Binding claims the port; from now on the operating system queues
@@ -127,45 +128,78 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listening_address = match listener.local_addr() {
-        Ok(local_address) => local_address,
+    match listener.local_addr() {
+        Ok(local_address) => shared::announce_listening(local_address),
         Err(error) => {
             eprintln!("error: cannot tell which address we listen on: {error}");
             return ExitCode::FAILURE;
         }
-    };
-
-    // Ctrl-C and SIGTERM start a shutdown instead of ending the program at
-    // once. The `ctrlc` crate does the delicate part, running our handler
-    // safely when the signal arrives.
-    let server = Arc::new(server::Server::new(
-        config,
-        usize::from(cli.max_connections),
-    ));
-    let server_for_signal = Arc::clone(&server);
-    let handler = move || {
-        eprintln!("Shutting down: finishing open connections...");
-        server_for_signal.begin_shutdown(listening_address);
-    };
-    if let Err(error) = ctrlc::set_handler(handler) {
-        eprintln!("error: cannot handle Ctrl-C: {error}");
-        return ExitCode::FAILURE;
     }
 
-    shared::announce_listening(listening_address);
-    server::serve(listener, server);
+    // The accept loop: take one connection, answer it, close it, repeat.
+    // A problem with one connection is reported and then forgotten; it must
+    // never stop the server.
+    for connection in listener.incoming() {
+        let stream = match connection {
+            Ok(stream) => stream,
+            Err(error) => {
+                eprintln!("could not accept a connection: {error}");
+                continue;
+            }
+        };
+        if let Err(error) = handle_connection(stream, &config) {
+            eprintln!("connection ended early: {error}");
+        }
+    }
     ExitCode::SUCCESS
 }
 
+/// Reads one request from the connection and answers it.
+fn handle_connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
+    let started = Instant::now();
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+
+    // `BufReader` collects the bytes as they arrive, however the network
+    // splits them, and lets `request.rs` read them line by line.
+    let mut reader = BufReader::new(&stream);
+    let (response, method, target) = match request::read_request(&mut reader) {
+        Ok(Some(request)) => (
+            respond(&request, &mut reader, &stream, config),
+            request.method,
+            request.target,
+        ),
+        // The client closed the connection without sending a request, or the
+        // connection broke: there is nobody left to answer.
+        Ok(None) => return Ok(()),
+        Err(HttpError::Io(error)) => return Err(error),
+        Err(error) => (Response::error(&error), "-".to_owned(), "-".to_owned()),
+    };
+
+    // A HEAD request gets the same head as GET, without the body. That
+    // holds for errors too.
+    let include_body = method != "HEAD";
+    let status = response.status;
+    let bytes_sent = response.write_to(&mut stream, include_body)?;
+    shared::log_request(&shared::RequestLog {
+        method: &method,
+        target: &target,
+        status: status.code(),
+        bytes_sent,
+        duration: started.elapsed(),
+    });
+    close_connection(&stream)
+}
+
 /// Decides what to answer to a well-formed request. Its body, if it has
-/// one, is still unread in `body`.
+/// one, is still unread in `reader`.
 fn respond(
     request: &Request,
-    body: &mut impl BufRead,
+    reader: &mut BufReader<&TcpStream>,
     stream: &TcpStream,
     config: &Config,
 ) -> Response {
-    match answer(request, body, stream, config) {
+    match answer(request, reader, stream, config) {
         Ok(response) => response,
         Err(error) => {
             if let HttpError::Io(io_error) = &error {
@@ -202,20 +236,23 @@ impl Route {
 
 fn answer(
     request: &Request,
-    body: &mut impl BufRead,
+    reader: &mut BufReader<&TcpStream>,
     stream: &TcpStream,
     config: &Config,
 ) -> Result<Response, HttpError> {
+    // A request whose body we cannot frame is refused whatever its method.
+    body::body_length(request)?;
+
     let route = route(&request.target)?;
     match (route, request.method.as_str()) {
         (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder),
         (Route::Guestbook, "POST") => {
-            guestbook::add_entry(&config.data_folder, request, body, stream)
+            guestbook::add_entry(&config.data_folder, request, reader, stream)
         }
         (Route::Uploads, "POST") => uploads::store(
             &config.data_folder,
             request,
-            body,
+            reader,
             stream,
             config.max_body_bytes,
         ),
@@ -252,4 +289,26 @@ fn prepare_data_folder(data_folder: &Path) -> io::Result<PathBuf> {
     fs::create_dir_all(data_folder)?;
     uploads::prepare_folder(data_folder)?;
     data_folder.canonicalize()
+}
+
+/// Closes the connection in two steps, so that the client reliably gets the
+/// whole response.
+///
+/// If we simply closed while some of the client's bytes were still unread
+/// (say the rest of a head that was too large), the operating system would
+/// answer them with a reset, and a reset can destroy our response before the
+/// client has read it. So we first shut down our sending side, which tells
+/// the client that the response is complete, then read and throw away what
+/// the client still sends until it closes too (or a short time has passed),
+/// and only then close. RFC 9112, section 9.6 describes this.
+fn close_connection(stream: &TcpStream) -> io::Result<()> {
+    // If the client has gone already, there is nothing left to close politely.
+    if stream.shutdown(Shutdown::Write).is_err() {
+        return Ok(());
+    }
+    stream.set_read_timeout(Some(LINGER_TIMEOUT))?;
+    // Errors here (a timeout, a reset) only mean the client is gone, which is
+    // exactly what we are waiting for, so they are not reported.
+    let _ = io::copy(&mut stream.take(LINGER_MAX_BYTES), &mut io::sink());
+    Ok(())
 }

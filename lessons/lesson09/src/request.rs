@@ -30,27 +30,6 @@ impl Request {
         self.header_values(name).next()
     }
 
-    // ANCHOR: wants_keep_alive
-    /// Whether the client wants to send another request on this connection.
-    /// `Connection: close` always ends it. Otherwise HTTP/1.1 keeps the
-    /// connection open, and HTTP/1.0 closes it unless the client says
-    /// `Connection: keep-alive` (RFC 9112, section 9.3).
-    pub fn wants_keep_alive(&self) -> bool {
-        let has_option = |option: &str| {
-            self.header_values("Connection")
-                .flat_map(|value| value.split(','))
-                .any(|listed| listed.trim().eq_ignore_ascii_case(option))
-        };
-        if has_option("close") {
-            return false;
-        }
-        match self.version {
-            HttpVersion::Http11 => true,
-            HttpVersion::Http10 => has_option("keep-alive"),
-        }
-    }
-    // ANCHOR_END: wants_keep_alive
-
     /// The values of all header fields called `name`, ignoring case.
     pub fn header_values(&self, name: &str) -> impl Iterator<Item = &str> {
         self.header_fields
@@ -338,7 +317,7 @@ pub fn is_token(text: &[u8]) -> bool {
 /// `http://host/path?query` that clients use when they talk to a proxy.
 ///
 /// Only the characters a URL may contain are allowed. Percent escapes such as
-/// `%20` pass through unchanged here; lesson 04 decodes them.
+/// `%20` pass through unchanged here; lesson 05 decodes them.
 fn is_valid_target(target: &[u8]) -> bool {
     let is_url_character =
         |byte: &u8| byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(byte);

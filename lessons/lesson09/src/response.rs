@@ -27,7 +27,6 @@ pub enum Status {
     RequestHeaderFieldsTooLarge,
     InternalServerError,
     NotImplemented,
-    ServiceUnavailable,
     HttpVersionNotSupported,
 }
 
@@ -51,7 +50,6 @@ impl Status {
             Status::RequestHeaderFieldsTooLarge => 431,
             Status::InternalServerError => 500,
             Status::NotImplemented => 501,
-            Status::ServiceUnavailable => 503,
             Status::HttpVersionNotSupported => 505,
         }
     }
@@ -75,7 +73,6 @@ impl Status {
             Status::RequestHeaderFieldsTooLarge => "Request Header Fields Too Large",
             Status::InternalServerError => "Internal Server Error",
             Status::NotImplemented => "Not Implemented",
-            Status::ServiceUnavailable => "Service Unavailable",
             Status::HttpVersionNotSupported => "HTTP Version Not Supported",
         }
     }
@@ -204,33 +201,22 @@ impl Response {
                 .header_fields
                 .push(("Allow", (*allowed).to_owned()));
         }
-        // RFC 9110, section 10.2.3: tells a refused client when to try again.
-        if status == Status::ServiceUnavailable {
-            response.header_fields.push(("Retry-After", "1".to_owned()));
-        }
         response
     }
 
     /// Writes the status line, the header fields, the empty line and the
     /// body, and returns how many bytes that was.
     ///
-    /// `Content-Length` tells the client exactly where the body ends, which
-    /// matters even more now that another response may follow on the same
-    /// connection. `Connection: keep-alive` or `Connection: close` tells the
-    /// client whether we keep the connection open afterwards. We answer
-    /// with version HTTP/1.1 even to HTTP/1.0 clients: a server names the
-    /// highest version it speaks (RFC 9110, section 6.2).
+    /// `Content-Length` tells the client exactly where the body ends, and
+    /// `Connection: close` tells it that we close the connection afterwards.
+    /// We answer with version HTTP/1.1 even to HTTP/1.0 clients: a server
+    /// names the highest version it speaks (RFC 9110, section 6.2).
     ///
     /// `Date` says when the response was made; caches need it to judge how
     /// old a response is (RFC 9110, section 6.6.1). For a HEAD request,
     /// `include_body` is false: the head is exactly what GET would send,
     /// `Content-Length` included, but the body stays here.
-    pub fn write_to(
-        self,
-        stream: &mut impl Write,
-        include_body: bool,
-        keep_alive: bool,
-    ) -> io::Result<u64> {
+    pub fn write_to(self, stream: &mut impl Write, include_body: bool) -> io::Result<u64> {
         let mut head = format!(
             "HTTP/1.1 {code} {reason}\r\n\
              Date: {date}\r\n",
@@ -251,11 +237,7 @@ impl Response {
         for (name, value) in &self.header_fields {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
-        if keep_alive {
-            head.push_str("Connection: keep-alive\r\n\r\n");
-        } else {
-            head.push_str("Connection: close\r\n\r\n");
-        }
+        head.push_str("Connection: close\r\n\r\n");
 
         let mut message = head.into_bytes();
         if !include_body {

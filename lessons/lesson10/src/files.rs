@@ -17,12 +17,11 @@
 //!   not let the server read it.
 
 use std::fs::File;
-use std::io::{self, Seek, SeekFrom};
+use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::HttpError;
-use crate::ranges::{self, ByteRange};
 use crate::request::Request;
 use crate::response::Response;
 
@@ -30,9 +29,8 @@ use crate::response::Response;
 const INDEX_FILE: &str = "index.html";
 
 /// Answers a GET or HEAD with the file its target names under
-/// `document_root`: the whole file, a part of it (see `ranges.rs`), 304 Not
-/// Modified when the client's copy is still current, or 412 Precondition
-/// Failed when the file is no longer the version the client expects.
+/// `document_root`, or with 304 Not Modified when the client's copy is
+/// still current.
 ///
 /// `document_root` must be canonical (absolute, with no symbolic links), as
 /// `main` makes it at start-up; the containment check below relies on that.
@@ -49,131 +47,42 @@ pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, H
     if !path.metadata().map_err(file_error)?.is_file() {
         return Err(HttpError::NotFound);
     }
-    let mut file = File::open(&path).map_err(file_error)?;
+    let file = File::open(&path).map_err(file_error)?;
     let metadata = file.metadata().map_err(file_error)?;
-    let exact_modified = metadata.modified().map_err(file_error)?;
-    let size = metadata.len();
 
     // HTTP dates count whole seconds, so the file's time is cut to whole
     // seconds too; otherwise a file changed at 12:00:00.5 would never match
     // the `12:00:00` the client got from us.
-    let modified = whole_seconds(exact_modified);
-    let entity_tag = entity_tag(exact_modified, size);
+    let modified = whole_seconds(metadata.modified().map_err(file_error)?);
     let last_modified = httpdate::fmt_http_date(modified);
-    // ANCHOR: validators
-    let validators = vec![
-        ("ETag", entity_tag.clone()),
-        ("Last-Modified", last_modified.clone()),
-    ];
-    match evaluate_preconditions(request, &entity_tag, modified) {
-        Precondition::Holds => {}
-        Precondition::NotModified => return Ok(Response::not_modified(validators)),
-        Precondition::Failed => return Err(HttpError::PreconditionFailed),
+    if is_unchanged_since(request, modified) {
+        return Ok(Response::not_modified(last_modified));
     }
-    // ANCHOR_END: validators
-
-    // ANCHOR: range_response
-    let mut response = match ranges::requested_range(request, size, &entity_tag, &last_modified) {
-        ByteRange::Whole => Response::file(content_type(&path), file, size),
-        ByteRange::Part { start, end } => {
-            file.seek(SeekFrom::Start(start))?;
-            Response::partial_file(content_type(&path), file, start, end, size)
-        }
-        ByteRange::Unsatisfiable => return Err(HttpError::RangeNotSatisfiable(size)),
-    };
-    // ANCHOR_END: range_response
-    // Tells clients that they may ask for ranges of this file.
+    let mut response = Response::file(content_type(&path), file, metadata.len());
     response
         .header_fields
-        .push(("Accept-Ranges", "bytes".to_owned()));
-    response.header_fields.extend(validators);
+        .push(("Last-Modified", last_modified));
     Ok(response)
 }
 
-// ANCHOR: entity_tag
-/// A label for this version of the file, an "entity tag" (RFC 9110,
-/// section 8.8.3). It changes whenever the file's size or modification time
-/// changes. Like nginx, we make it from those two instead of hashing the
-/// content, which would mean reading the whole file for every request.
-///
-/// The time is counted in nanoseconds from 1970, with a sign: a file from
-/// before 1970 (a restored backup, a wrong clock) gets `-` and its own
-/// distance from 1970, so two such files never share a tag.
-fn entity_tag(modified: SystemTime, size: u64) -> String {
-    let (sign, since_1970) = match modified.duration_since(UNIX_EPOCH) {
-        Ok(after) => ("", after),
-        Err(before) => ("-", before.duration()),
-    };
-    let nanoseconds = since_1970.as_nanos();
-    format!("\"{sign}{nanoseconds:x}-{size:x}\"")
-}
-// ANCHOR_END: entity_tag
-
-// ANCHOR: preconditions
-/// What the conditional header fields of a request decide.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Precondition {
-    /// Every condition holds (or there is none): send the file.
-    Holds,
-    /// The client's copy is still current: 304 Not Modified.
-    NotModified,
-    /// The client asked for the version it knows, and the file is no
-    /// longer that version: 412 Precondition Failed.
-    Failed,
-}
-
-/// Evaluates the conditions in the order of RFC 9110, section 13.2.2.
-/// Ranges and `If-Range` come last, in `ranges.rs`.
-fn evaluate_preconditions(
-    request: &Request,
-    entity_tag: &str,
-    modified: SystemTime,
-) -> Precondition {
-    // Step 1: is the file still the version the client expects? `If-Match`
-    // compares strongly: a weak tag (`W/"..."`) never matches, and `*`
-    // matches any file that exists. Without `If-Match`, the date of
-    // `If-Unmodified-Since` asks the same question, less precisely.
-    if request.header("If-Match").is_some() {
-        if !any_tag_matches(request, "If-Match", |tag| tag == entity_tag) {
-            return Precondition::Failed;
-        }
-    } else if changed_since(request, "If-Unmodified-Since", modified) == Some(true) {
-        return Precondition::Failed;
-    }
-    // Step 2: has the client's copy changed? `If-None-Match` compares
-    // weakly: a `W/` in front is ignored (RFC 9110, section 8.8.3.2).
-    // With it, `If-Modified-Since` is ignored: a tag is more precise than
-    // a date. Only GET and HEAD come here, so the answer is 304.
+/// The question a browser asks with `If-Modified-Since: DATE`: "I have a
+/// copy from DATE; has the file changed since?" If not, we answer 304 and
+/// the browser uses its copy. A date we cannot parse must be ignored
+/// (RFC 9110, section 13.1.3), which then means a normal 200.
+fn is_unchanged_since(request: &Request, modified: SystemTime) -> bool {
+    // A client that sends `If-None-Match` asks by entity tag instead, and
+    // then the date must be ignored (RFC 9110, section 13.1.3).
     if request.header("If-None-Match").is_some() {
-        if any_tag_matches(request, "If-None-Match", |tag| {
-            tag.trim_start_matches("W/") == entity_tag
-        }) {
-            return Precondition::NotModified;
-        }
-    } else if changed_since(request, "If-Modified-Since", modified) == Some(false) {
-        return Precondition::NotModified;
+        return false;
     }
-    Precondition::Holds
+    let Some(value) = request.header("If-Modified-Since") else {
+        return false;
+    };
+    let Ok(client_copy) = httpdate::parse_http_date(value) else {
+        return false;
+    };
+    modified <= client_copy
 }
-
-/// Whether `*` or one of the entity tags listed in the fields called
-/// `name` (each field may hold a list, `"a", "b"`) matches.
-fn any_tag_matches(request: &Request, name: &str, matches: impl Fn(&str) -> bool) -> bool {
-    request
-        .header_values(name)
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .any(|tag| tag == "*" || matches(tag))
-}
-
-/// Whether the file changed after the date in the field `name`. `None`
-/// when there is no such field or its value is not a date; the field is
-/// then ignored (RFC 9110, sections 13.1.3 and 13.1.4).
-fn changed_since(request: &Request, name: &str, modified: SystemTime) -> Option<bool> {
-    let date = httpdate::parse_http_date(request.header(name)?).ok()?;
-    Some(modified > date)
-}
-// ANCHOR_END: preconditions
 
 /// Drops the fraction of a second from a point in time.
 fn whole_seconds(time: SystemTime) -> SystemTime {

@@ -12,7 +12,6 @@ use crate::error::HttpError;
 pub enum Status {
     Ok,
     Created,
-    PartialContent,
     SeeOther,
     NotModified,
     BadRequest,
@@ -23,14 +22,11 @@ pub enum Status {
     Conflict,
     LengthRequired,
     ContentTooLarge,
-    PreconditionFailed,
     UnsupportedMediaType,
-    RangeNotSatisfiable,
     UriTooLong,
     RequestHeaderFieldsTooLarge,
     InternalServerError,
     NotImplemented,
-    ServiceUnavailable,
     HttpVersionNotSupported,
 }
 
@@ -39,7 +35,6 @@ impl Status {
         match self {
             Status::Ok => 200,
             Status::Created => 201,
-            Status::PartialContent => 206,
             Status::SeeOther => 303,
             Status::NotModified => 304,
             Status::BadRequest => 400,
@@ -50,14 +45,11 @@ impl Status {
             Status::Conflict => 409,
             Status::LengthRequired => 411,
             Status::ContentTooLarge => 413,
-            Status::PreconditionFailed => 412,
             Status::UnsupportedMediaType => 415,
-            Status::RangeNotSatisfiable => 416,
             Status::UriTooLong => 414,
             Status::RequestHeaderFieldsTooLarge => 431,
             Status::InternalServerError => 500,
             Status::NotImplemented => 501,
-            Status::ServiceUnavailable => 503,
             Status::HttpVersionNotSupported => 505,
         }
     }
@@ -66,7 +58,6 @@ impl Status {
         match self {
             Status::Ok => "OK",
             Status::Created => "Created",
-            Status::PartialContent => "Partial Content",
             Status::SeeOther => "See Other",
             Status::NotModified => "Not Modified",
             Status::BadRequest => "Bad Request",
@@ -77,14 +68,11 @@ impl Status {
             Status::Conflict => "Conflict",
             Status::LengthRequired => "Length Required",
             Status::ContentTooLarge => "Content Too Large",
-            Status::PreconditionFailed => "Precondition Failed",
             Status::UnsupportedMediaType => "Unsupported Media Type",
-            Status::RangeNotSatisfiable => "Range Not Satisfiable",
             Status::UriTooLong => "URI Too Long",
             Status::RequestHeaderFieldsTooLarge => "Request Header Fields Too Large",
             Status::InternalServerError => "Internal Server Error",
             Status::NotImplemented => "Not Implemented",
-            Status::ServiceUnavailable => "Service Unavailable",
             Status::HttpVersionNotSupported => "HTTP Version Not Supported",
         }
     }
@@ -142,24 +130,6 @@ impl Response {
         }
     }
 
-    /// A response that sends the bytes `start` to `end` (both included) of
-    /// a file of `size` bytes. `file` must already be at `start`.
-    pub fn partial_file(
-        content_type: String,
-        file: File,
-        start: u64,
-        end: u64,
-        size: u64,
-    ) -> Response {
-        let length = end - start + 1;
-        let mut response = Response::file(content_type, file, length);
-        response.status = Status::PartialContent;
-        response
-            .header_fields
-            .push(("Content-Range", format!("bytes {start}-{end}/{size}")));
-        response
-    }
-
     /// The answer to a successful upload: where the new file can be found,
     /// and a page that links to every stored file.
     pub fn created(location: &str, page: String) -> Response {
@@ -192,13 +162,12 @@ impl Response {
     }
 
     /// The answer to a conditional GET when the client's copy is still
-    /// current: no body, only the file's validators (`ETag` and
-    /// `Last-Modified`), so the client can ask the same question next time.
-    pub fn not_modified(validators: Vec<(&'static str, String)>) -> Response {
+    /// current: no body, only the date the file last changed.
+    pub fn not_modified(last_modified: String) -> Response {
         Response {
             status: Status::NotModified,
             content_type: String::new(),
-            header_fields: validators,
+            header_fields: vec![("Last-Modified", last_modified)],
             body: Body::Bytes(Vec::new()),
         }
     }
@@ -232,39 +201,22 @@ impl Response {
                 .header_fields
                 .push(("Allow", (*allowed).to_owned()));
         }
-        // RFC 9110, section 14.4: a 416 says how large the file really is.
-        if let HttpError::RangeNotSatisfiable(size) = error {
-            response
-                .header_fields
-                .push(("Content-Range", format!("bytes */{size}")));
-        }
-        // RFC 9110, section 10.2.3: tells a refused client when to try again.
-        if status == Status::ServiceUnavailable {
-            response.header_fields.push(("Retry-After", "1".to_owned()));
-        }
         response
     }
 
     /// Writes the status line, the header fields, the empty line and the
     /// body, and returns how many bytes that was.
     ///
-    /// `Content-Length` tells the client exactly where the body ends, which
-    /// matters even more now that another response may follow on the same
-    /// connection. `Connection: keep-alive` or `Connection: close` tells the
-    /// client whether we keep the connection open afterwards. We answer
-    /// with version HTTP/1.1 even to HTTP/1.0 clients: a server names the
-    /// highest version it speaks (RFC 9110, section 6.2).
+    /// `Content-Length` tells the client exactly where the body ends, and
+    /// `Connection: close` tells it that we close the connection afterwards.
+    /// We answer with version HTTP/1.1 even to HTTP/1.0 clients: a server
+    /// names the highest version it speaks (RFC 9110, section 6.2).
     ///
     /// `Date` says when the response was made; caches need it to judge how
     /// old a response is (RFC 9110, section 6.6.1). For a HEAD request,
     /// `include_body` is false: the head is exactly what GET would send,
     /// `Content-Length` included, but the body stays here.
-    pub fn write_to(
-        self,
-        stream: &mut impl Write,
-        include_body: bool,
-        keep_alive: bool,
-    ) -> io::Result<u64> {
+    pub fn write_to(self, stream: &mut impl Write, include_body: bool) -> io::Result<u64> {
         let mut head = format!(
             "HTTP/1.1 {code} {reason}\r\n\
              Date: {date}\r\n",
@@ -285,11 +237,7 @@ impl Response {
         for (name, value) in &self.header_fields {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
-        if keep_alive {
-            head.push_str("Connection: keep-alive\r\n\r\n");
-        } else {
-            head.push_str("Connection: close\r\n\r\n");
-        }
+        head.push_str("Connection: close\r\n\r\n");
 
         let mut message = head.into_bytes();
         if !include_body {

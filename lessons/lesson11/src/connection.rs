@@ -1,132 +1,98 @@
 //! One connection from start to end.
 //!
-//! Until lesson 06, a connection carried one request and one response. Now
+//! Until lesson 08, a connection carried one request and one response. Now
 //! it carries as many as the client wants, one after the other: the client
 //! saves a TCP handshake (and, for HTTPS, a TLS handshake) for every request
 //! after the first. The loop in `handle_connection` ends when the client
 //! closes the connection or asks us to, when it stays quiet for longer than
 //! the idle timeout, or when it sends something after which we cannot tell
 //! where its next request would start.
-//!
-//! Since lesson 09, each connection runs on a thread of its own (see
-//! `server.rs`), so the code here can wait for a slow client without
-//! holding up anybody else. It also watches for a shutdown: once one has
-//! begun, the current response is the connection's last.
 
 use std::io::{self, BufRead, BufReader, Read};
-use std::net::{IpAddr, Ipv4Addr, Shutdown, TcpStream};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
 
 use crate::body;
 use crate::error::HttpError;
 use crate::request::{self, Request};
 use crate::response::Response;
-use crate::server::Server;
 use crate::{Config, respond};
 
 /// How long we wait for the next piece of a request that has started.
 /// Waiting for a new request to start is governed by `--idle-timeout`.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How often a connection that waits for its next request checks whether
-/// the server is shutting down.
-const SHUTDOWN_CHECK_INTERVAL: Duration = Duration::from_millis(250);
-
 /// How long we wait for a client to accept the bytes of our response.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long the accept loop waits for a refused client to take its 503.
-const REFUSE_WRITE_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// How long, and for how many bytes, we keep reading after our response
 /// before we close the connection (see `close_connection`).
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 
+// ANCHOR: handle_connection
 /// Answers requests on one connection until it is time to close it.
-pub fn handle_connection(stream: TcpStream, server: &Server) -> io::Result<()> {
+pub fn handle_connection(stream: TcpStream, config: &Config) -> io::Result<()> {
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
-    // ANCHOR: nodelay
-    // Nagle's algorithm makes the kernel hold back a small write until the
-    // client has acknowledged the previous one. A file's head and body are
-    // two writes, and a client acknowledges the head only when its
-    // delayed-acknowledgement timer runs out (40 ms on Linux): every small
-    // file would wait that long. Servers that care about speed switch Nagle
-    // off for their connections, and so do we.
-    stream.set_nodelay(true)?;
-    // ANCHOR_END: nodelay
 
     // One `BufReader` for the whole connection. If the client sent its
     // next request before we answered this one ("pipelining"), the start of
     // it may already sit in this buffer, and must not be lost.
     let mut reader = BufReader::new(&stream);
     loop {
-        if !wait_for_request(&mut reader, &stream, server)? {
+        if !wait_for_request(&mut reader, &stream, config.idle_timeout)? {
             return Ok(());
         }
-        let keep_alive = handle_request(&mut reader, &stream, server)?;
+        let keep_alive = handle_request(&mut reader, &stream, config)?;
         if !keep_alive {
             return close_connection(&stream);
         }
     }
 }
+// ANCHOR_END: handle_connection
 
-/// Waits up to the idle timeout for the first byte of the next request.
-/// Returns `false` when the client closed the connection, stayed quiet too
-/// long, or the server is shutting down; either way, the connection ends
-/// without a response.
-///
-/// The wait happens in short steps, so that a waiting connection notices a
-/// shutdown within `SHUTDOWN_CHECK_INTERVAL`. A connection that is reading
-/// or answering a request is not disturbed: it finishes first.
+// ANCHOR: wait_for_request
+/// Waits up to `idle_timeout` for the first byte of the next request.
+/// Returns `false` when the client closed the connection or stayed quiet
+/// too long; either way, the connection ends without a response.
 fn wait_for_request(
     reader: &mut BufReader<&TcpStream>,
     stream: &TcpStream,
-    server: &Server,
+    idle_timeout: Duration,
 ) -> io::Result<bool> {
-    let deadline = Instant::now() + server.config.idle_timeout;
-    loop {
-        let time_left = deadline.saturating_duration_since(Instant::now());
-        if server.is_shutting_down() || time_left.is_zero() {
-            return Ok(false);
+    stream.set_read_timeout(Some(idle_timeout))?;
+    // `fill_buf` returns at once if bytes are already buffered, and
+    // otherwise waits for at least one; an empty result means the client
+    // closed the connection.
+    let waited = reader.fill_buf().map(|bytes| !bytes.is_empty());
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
+    match waited {
+        Ok(has_request) => Ok(has_request),
+        Err(error)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            Ok(false)
         }
-        stream.set_read_timeout(Some(time_left.min(SHUTDOWN_CHECK_INTERVAL)))?;
-        // `fill_buf` returns at once if bytes are already buffered, and
-        // otherwise waits for at least one; an empty result means the client
-        // closed the connection.
-        let waited = reader.fill_buf().map(|bytes| !bytes.is_empty());
-        match waited {
-            Ok(has_request) => {
-                stream.set_read_timeout(Some(READ_TIMEOUT))?;
-                return Ok(has_request);
-            }
-            // A timeout ends one step of the wait. A signal (such as the
-            // Ctrl-C that starts a shutdown) can interrupt the read too;
-            // then we simply look at the flag again.
-            Err(error)
-                if matches!(
-                    error.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
-            Err(error) => return Err(error),
-        }
+        Err(error) => Err(error),
     }
 }
+// ANCHOR_END: wait_for_request
 
 /// Reads one request and answers it. Returns whether the connection can
 /// carry another request.
 fn handle_request(
     reader: &mut BufReader<&TcpStream>,
-    stream: &TcpStream,
-    server: &Server,
+    mut stream: &TcpStream,
+    config: &Config,
 ) -> io::Result<bool> {
     let started = Instant::now();
-    let (response, request, keep_alive) = match request::read_request(reader) {
+    let (response, method, target, keep_alive) = match request::read_request(reader) {
         Ok(Some(request)) => {
-            let (response, keep_alive) = answer_request(&request, reader, stream, &server.config);
-            (response, Some(request), keep_alive)
+            let (response, keep_alive) = answer_request(&request, reader, stream, config);
+            (response, request.method, request.target, keep_alive)
         }
         // The client closed the connection, or the connection broke: there
         // is nobody left to answer.
@@ -134,101 +100,30 @@ fn handle_request(
         Err(HttpError::Io(error)) => return Err(error),
         // After a request we could not read, we cannot tell where the next
         // one would start, so this answer is the connection's last.
-        Err(error) => (Response::error(&error), None, false),
+        Err(error) => (
+            Response::error(&error),
+            "-".to_owned(),
+            "-".to_owned(),
+            false,
+        ),
     };
 
-    // During a shutdown, this response is the last; the client should
-    // know that before it sends another request.
-    let keep_alive = keep_alive && !server.is_shutting_down();
-    send_response(
-        stream,
-        response,
-        request.as_ref(),
-        keep_alive,
-        started,
-        &server.config,
-    )?;
-    Ok(keep_alive)
-}
-
-/// Answers a connection for which there is no free slot with 503 Service
-/// Unavailable, and closes it.
-///
-/// This runs on the accept loop's thread, so it must be quick: no request
-/// is read, and there is no lingering close (see `close_connection`). The
-/// response is small enough for the operating system to take it at once.
-pub fn refuse_connection(stream: TcpStream, config: &Config) {
-    let started = Instant::now();
-    let _ = stream.set_write_timeout(Some(REFUSE_WRITE_TIMEOUT));
-    let response = Response::error(&HttpError::Overloaded);
-    if let Err(error) = send_response(&stream, response, None, false, started, config) {
-        eprintln!("could not refuse a connection: {error}");
-    }
-    let _ = stream.shutdown(Shutdown::Write);
-}
-
-/// Writes the response to `request` (`None` for one we could not read) and
-/// logs it: in the coloured request log, and in the access log if there is
-/// one.
-fn send_response(
-    stream: &TcpStream,
-    response: Response,
-    request: Option<&Request>,
-    keep_alive: bool,
-    started: Instant,
-    config: &Config,
-) -> io::Result<()> {
-    let (method, target) = request.map_or(("-", "-"), |request| {
-        (request.method.as_str(), request.target.as_str())
-    });
     // A HEAD request gets the same head as GET, without the body. That
     // holds for errors too.
     let include_body = method != "HEAD";
     let status = response.status;
-    let body_bytes = if include_body {
-        response.body_length()
-    } else {
-        0
-    };
-    // Asked before writing: once the client has gone, nobody can tell.
-    let client = stream
-        .peer_addr()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |address| address.ip());
-    let written = response.write_to(stream, include_body, keep_alive);
-
-    // ANCHOR: access_log
-    // The access log gets a line for every request, even when the client
-    // went away before it had the whole response.
-    if let Some(access_log) = &config.access_log {
-        let request_line = request.map_or_else(
-            || "-".to_owned(),
-            |request| format!("{} {} {}", request.method, request.target, request.version),
-        );
-        let arrived = SystemTime::now()
-            .checked_sub(started.elapsed())
-            .unwrap_or(UNIX_EPOCH);
-        access_log.write(&shared::AccessLogEntry {
-            client,
-            request_line: &request_line,
-            status: status.code(),
-            body_bytes,
-            time: arrived,
-        });
-    }
-    // ANCHOR_END: access_log
-    let bytes_sent = written?;
-    if config.request_log {
-        shared::log_request(&shared::RequestLog {
-            method,
-            target,
-            status: status.code(),
-            bytes_sent,
-            duration: started.elapsed(),
-        });
-    }
-    Ok(())
+    let bytes_sent = response.write_to(&mut stream, include_body, keep_alive)?;
+    shared::log_request(&shared::RequestLog {
+        method: &method,
+        target: &target,
+        status: status.code(),
+        bytes_sent,
+        duration: started.elapsed(),
+    });
+    Ok(keep_alive)
 }
 
+// ANCHOR: answer_request
 /// Answers a well-formed request, and says whether the connection can stay
 /// open afterwards.
 fn answer_request(
@@ -250,7 +145,9 @@ fn answer_request(
     let keep_alive = request.wants_keep_alive() && body.limit() == 0;
     (response, keep_alive)
 }
+// ANCHOR_END: answer_request
 
+// ANCHOR: close_connection
 /// Closes the connection in two steps, so that the client reliably gets the
 /// whole response.
 ///
@@ -272,3 +169,4 @@ fn close_connection(stream: &TcpStream) -> io::Result<()> {
     let _ = io::copy(&mut stream.take(LINGER_MAX_BYTES), &mut io::sink());
     Ok(())
 }
+// ANCHOR_END: close_connection

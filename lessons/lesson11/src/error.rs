@@ -22,11 +22,6 @@ pub enum HttpError {
         method: String,
         allowed: &'static str,
     },
-    /// `If-Match` or `If-Unmodified-Since` names a version of the file
-    /// that is no longer the current one.
-    PreconditionFailed,
-    /// The requested byte range lies outside the file, whose size is given.
-    RangeNotSatisfiable(u64),
     /// An upload would replace a file that already exists.
     Conflict,
     /// A POST without `Content-Length`: we cannot tell where its body ends.
@@ -45,8 +40,6 @@ pub enum HttpError {
     UriTooLong,
     /// The head as a whole does not fit into `MAX_HEAD_BYTES`.
     HeadTooLarge,
-    /// Every connection slot is taken; the client should try again soon.
-    Overloaded,
     /// The method is well-formed, but this server does not implement it.
     NotImplemented(String),
     /// The version is well-formed, but its major number is not 1.
@@ -65,8 +58,6 @@ impl HttpError {
             HttpError::Forbidden => Status::Forbidden,
             HttpError::NotFound => Status::NotFound,
             HttpError::MethodNotAllowed { .. } => Status::MethodNotAllowed,
-            HttpError::PreconditionFailed => Status::PreconditionFailed,
-            HttpError::RangeNotSatisfiable(_) => Status::RangeNotSatisfiable,
             HttpError::Conflict => Status::Conflict,
             HttpError::LengthRequired => Status::LengthRequired,
             HttpError::ContentTooLarge(_) => Status::ContentTooLarge,
@@ -76,7 +67,6 @@ impl HttpError {
             HttpError::TimedOut => Status::RequestTimeout,
             HttpError::UriTooLong => Status::UriTooLong,
             HttpError::HeadTooLarge => Status::RequestHeaderFieldsTooLarge,
-            HttpError::Overloaded => Status::ServiceUnavailable,
             HttpError::NotImplemented(_) => Status::NotImplemented,
             HttpError::VersionNotSupported(_) => Status::HttpVersionNotSupported,
             HttpError::Io(_) => Status::InternalServerError,
@@ -91,13 +81,6 @@ impl HttpError {
             HttpError::NotFound => "there is no such file on this server".to_owned(),
             HttpError::MethodNotAllowed { method, allowed } => {
                 format!("{method} is not allowed here; use one of: {allowed}")
-            }
-            HttpError::PreconditionFailed => {
-                "the file is no longer the version the request names (If-Match or If-Unmodified-Since)"
-                    .to_owned()
-            }
-            HttpError::RangeNotSatisfiable(size) => {
-                format!("the requested range lies outside the file, which has {size} bytes")
             }
             HttpError::Conflict => {
                 "a file with this name exists already, and uploads never replace files".to_owned()
@@ -121,9 +104,6 @@ impl HttpError {
             HttpError::TimedOut => "the request did not arrive in time".to_owned(),
             HttpError::UriTooLong => "the request line is too long".to_owned(),
             HttpError::HeadTooLarge => "the request head is too large".to_owned(),
-            HttpError::Overloaded => {
-                "the server is busy with too many connections; try again in a moment".to_owned()
-            }
             HttpError::NotImplemented(method) => {
                 format!("this server does not implement the method {method}")
             }

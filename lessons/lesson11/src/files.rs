@@ -17,13 +17,11 @@
 //!   not let the server read it.
 
 use std::fs::File;
-use std::io::{self, Seek, SeekFrom};
+use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::HttpError;
-use crate::listing;
-use crate::ranges::{self, ByteRange};
 use crate::request::Request;
 use crate::response::Response;
 
@@ -31,189 +29,60 @@ use crate::response::Response;
 const INDEX_FILE: &str = "index.html";
 
 /// Answers a GET or HEAD with the file its target names under
-/// `document_root`: the whole file, a part of it (see `ranges.rs`), 304 Not
-/// Modified when the client's copy is still current, 412 Precondition
-/// Failed when the file is no longer the version the client expects, a
-/// listing for a folder without `index.html`, or a redirect for a folder
-/// whose URL lacks the trailing slash.
+/// `document_root`, or with 304 Not Modified when the client's copy is
+/// still current.
 ///
 /// `document_root` must be canonical (absolute, with no symbolic links), as
 /// `main` makes it at start-up; the containment check below relies on that.
 pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, HttpError> {
-    let segments = path_segments(&request.target)?;
-    let relative_path: PathBuf = segments.iter().collect();
+    let relative_path = target_to_relative_path(&request.target)?;
     let mut path = resolve_inside(document_root, &document_root.join(relative_path))?;
-    let names_folder = url_path(&request.target).ends_with('/');
-    // ANCHOR: folders
     if path.is_dir() {
-        // A browser resolves relative links (`<img src="photo.jpg">`)
-        // against the URL. For `/photos` that gives `/photo.jpg`, so a
-        // folder is only served at `/photos/`, and we send the browser there.
-        if !names_folder {
-            return Ok(Response::moved_permanently(&folder_location(
-                &segments,
-                &request.target,
-            )));
-        }
-        let index_path = path.join(INDEX_FILE);
-        if !index_path.exists() {
-            return listing::folder_listing(document_root, &path, &segments);
-        }
-        path = resolve_inside(document_root, &index_path)?;
-    } else if names_folder {
-        // `/notes.txt/` asks for a folder, and there is no such folder.
-        return Err(HttpError::NotFound);
+        path = resolve_inside(document_root, &path.join(INDEX_FILE))?;
     }
-    // ANCHOR_END: folders
 
-    // Only regular files are served: not a folder called index.html, and
+    // Only regular files are served: not a folder without index.html, and
     // not a special file such as a named pipe, which would block us forever
     // as soon as we opened it. So we look before we open.
     if !path.metadata().map_err(file_error)?.is_file() {
         return Err(HttpError::NotFound);
     }
-    let mut file = File::open(&path).map_err(file_error)?;
+    let file = File::open(&path).map_err(file_error)?;
     let metadata = file.metadata().map_err(file_error)?;
-    let exact_modified = metadata.modified().map_err(file_error)?;
-    let size = metadata.len();
 
     // HTTP dates count whole seconds, so the file's time is cut to whole
     // seconds too; otherwise a file changed at 12:00:00.5 would never match
     // the `12:00:00` the client got from us.
-    let modified = whole_seconds(exact_modified);
-    let entity_tag = entity_tag(exact_modified, size);
+    let modified = whole_seconds(metadata.modified().map_err(file_error)?);
     let last_modified = httpdate::fmt_http_date(modified);
-    // ANCHOR: validators
-    let validators = vec![
-        ("ETag", entity_tag.clone()),
-        ("Last-Modified", last_modified.clone()),
-    ];
-    match evaluate_preconditions(request, &entity_tag, modified) {
-        Precondition::Holds => {}
-        Precondition::NotModified => return Ok(Response::not_modified(validators)),
-        Precondition::Failed => return Err(HttpError::PreconditionFailed),
+    if is_unchanged_since(request, modified) {
+        return Ok(Response::not_modified(last_modified));
     }
-    // ANCHOR_END: validators
-
-    // ANCHOR: range_response
-    let mut response = match ranges::requested_range(request, size, &entity_tag, &last_modified) {
-        ByteRange::Whole => Response::file(content_type(&path), file, size),
-        ByteRange::Part { start, end } => {
-            file.seek(SeekFrom::Start(start))?;
-            Response::partial_file(content_type(&path), file, start, end, size)
-        }
-        ByteRange::Unsatisfiable => return Err(HttpError::RangeNotSatisfiable(size)),
-    };
-    // ANCHOR_END: range_response
-    // Tells clients that they may ask for ranges of this file.
+    let mut response = Response::file(content_type(&path), file, metadata.len());
     response
         .header_fields
-        .push(("Accept-Ranges", "bytes".to_owned()));
-    response.header_fields.extend(validators);
+        .push(("Last-Modified", last_modified));
     Ok(response)
 }
 
-/// The URL of a folder, with its trailing slash and the query if there was
-/// one. It is built from the checked segments, never copied from the
-/// target, so it always starts with a single `/`: a `Location` starting
-/// with `//evil.example` would send the browser to another host.
-fn folder_location(segments: &[String], target: &str) -> String {
-    let mut location = String::from("/");
-    for segment in segments {
-        location.push_str(&percent_encode(segment));
-        location.push('/');
-    }
-    if let Some((_, query)) = target.split_once('?') {
-        location.push('?');
-        location.push_str(query);
-    }
-    location
-}
-
-// ANCHOR: entity_tag
-/// A label for this version of the file, an "entity tag" (RFC 9110,
-/// section 8.8.3). It changes whenever the file's size or modification time
-/// changes. Like nginx, we make it from those two instead of hashing the
-/// content, which would mean reading the whole file for every request.
-///
-/// The time is counted in nanoseconds from 1970, with a sign: a file from
-/// before 1970 (a restored backup, a wrong clock) gets `-` and its own
-/// distance from 1970, so two such files never share a tag.
-fn entity_tag(modified: SystemTime, size: u64) -> String {
-    let (sign, since_1970) = match modified.duration_since(UNIX_EPOCH) {
-        Ok(after) => ("", after),
-        Err(before) => ("-", before.duration()),
-    };
-    let nanoseconds = since_1970.as_nanos();
-    format!("\"{sign}{nanoseconds:x}-{size:x}\"")
-}
-// ANCHOR_END: entity_tag
-
-// ANCHOR: preconditions
-/// What the conditional header fields of a request decide.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Precondition {
-    /// Every condition holds (or there is none): send the file.
-    Holds,
-    /// The client's copy is still current: 304 Not Modified.
-    NotModified,
-    /// The client asked for the version it knows, and the file is no
-    /// longer that version: 412 Precondition Failed.
-    Failed,
-}
-
-/// Evaluates the conditions in the order of RFC 9110, section 13.2.2.
-/// Ranges and `If-Range` come last, in `ranges.rs`.
-fn evaluate_preconditions(
-    request: &Request,
-    entity_tag: &str,
-    modified: SystemTime,
-) -> Precondition {
-    // Step 1: is the file still the version the client expects? `If-Match`
-    // compares strongly: a weak tag (`W/"..."`) never matches, and `*`
-    // matches any file that exists. Without `If-Match`, the date of
-    // `If-Unmodified-Since` asks the same question, less precisely.
-    if request.header("If-Match").is_some() {
-        if !any_tag_matches(request, "If-Match", |tag| tag == entity_tag) {
-            return Precondition::Failed;
-        }
-    } else if changed_since(request, "If-Unmodified-Since", modified) == Some(true) {
-        return Precondition::Failed;
-    }
-    // Step 2: has the client's copy changed? `If-None-Match` compares
-    // weakly: a `W/` in front is ignored (RFC 9110, section 8.8.3.2).
-    // With it, `If-Modified-Since` is ignored: a tag is more precise than
-    // a date. Only GET and HEAD come here, so the answer is 304.
+/// The question a browser asks with `If-Modified-Since: DATE`: "I have a
+/// copy from DATE; has the file changed since?" If not, we answer 304 and
+/// the browser uses its copy. A date we cannot parse must be ignored
+/// (RFC 9110, section 13.1.3), which then means a normal 200.
+fn is_unchanged_since(request: &Request, modified: SystemTime) -> bool {
+    // A client that sends `If-None-Match` asks by entity tag instead, and
+    // then the date must be ignored (RFC 9110, section 13.1.3).
     if request.header("If-None-Match").is_some() {
-        if any_tag_matches(request, "If-None-Match", |tag| {
-            tag.trim_start_matches("W/") == entity_tag
-        }) {
-            return Precondition::NotModified;
-        }
-    } else if changed_since(request, "If-Modified-Since", modified) == Some(false) {
-        return Precondition::NotModified;
+        return false;
     }
-    Precondition::Holds
+    let Some(value) = request.header("If-Modified-Since") else {
+        return false;
+    };
+    let Ok(client_copy) = httpdate::parse_http_date(value) else {
+        return false;
+    };
+    modified <= client_copy
 }
-
-/// Whether `*` or one of the entity tags listed in the fields called
-/// `name` (each field may hold a list, `"a", "b"`) matches.
-fn any_tag_matches(request: &Request, name: &str, matches: impl Fn(&str) -> bool) -> bool {
-    request
-        .header_values(name)
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .any(|tag| tag == "*" || matches(tag))
-}
-
-/// Whether the file changed after the date in the field `name`. `None`
-/// when there is no such field or its value is not a date; the field is
-/// then ignored (RFC 9110, sections 13.1.3 and 13.1.4).
-fn changed_since(request: &Request, name: &str, modified: SystemTime) -> Option<bool> {
-    let date = httpdate::parse_http_date(request.header(name)?).ok()?;
-    Some(modified > date)
-}
-// ANCHOR_END: preconditions
 
 /// Drops the fraction of a second from a point in time.
 fn whole_seconds(time: SystemTime) -> SystemTime {
@@ -224,12 +93,21 @@ fn whole_seconds(time: SystemTime) -> SystemTime {
     UNIX_EPOCH + std::time::Duration::from_secs(seconds)
 }
 
+/// Turns the path part of the target into a relative file path.
+fn target_to_relative_path(target: &str) -> Result<PathBuf, HttpError> {
+    Ok(path_segments(target)?.iter().collect())
+}
+
 /// Splits the path part of the target into decoded segments, checking each
 /// one: `/guide/hello%20world.txt` becomes `["guide", "hello world.txt"]`.
 /// Every segment is safe to use as one file name.
 pub fn path_segments(target: &str) -> Result<Vec<String>, HttpError> {
+    // The query (`?name=value`) selects nothing in a static file server.
+    let without_query = target.split('?').next().unwrap_or_default();
+    let url_path = strip_scheme_and_host(without_query);
+
     let mut segments = Vec::new();
-    for raw_segment in url_path(target).split('/') {
+    for raw_segment in url_path.split('/') {
         // The segment is decoded on its own, so `%2F` cannot become a slash
         // that splits it in two after we have checked it.
         let decoded = percent_decode(raw_segment).ok_or(HttpError::BadRequest(
@@ -262,13 +140,6 @@ pub fn path_segments(target: &str) -> Result<Vec<String>, HttpError> {
         segments.push(segment);
     }
     Ok(segments)
-}
-
-/// The path part of the target, still percent-encoded. The query
-/// (`?name=value`) selects nothing in a static file server.
-fn url_path(target: &str) -> &str {
-    let without_query = target.split('?').next().unwrap_or_default();
-    strip_scheme_and_host(without_query)
 }
 
 /// For an absolute-form target (`http://host/path`), keeps only `/path`.
@@ -309,27 +180,13 @@ fn hex_digit_value(byte: u8) -> Option<u8> {
     u8::try_from(value).ok()
 }
 
-/// The opposite of `percent_decode`: letters, digits and `-._~` stay, every
-/// other byte becomes `%XX`.
-pub fn percent_encode(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
-}
-
 /// Follows every symbolic link in `path` and checks that the real location
 /// is still inside the document root.
 ///
 /// A production server would open the file relative to the root with the
 /// operating system's help (Linux's `openat2` with `RESOLVE_BENEATH`), which
 /// also closes the short gap between this check and the `open` that follows.
-pub fn resolve_inside(document_root: &Path, path: &Path) -> Result<PathBuf, HttpError> {
+fn resolve_inside(document_root: &Path, path: &Path) -> Result<PathBuf, HttpError> {
     let real_path = path.canonicalize().map_err(file_error)?;
     if !real_path.starts_with(document_root) {
         return Err(HttpError::NotFound);
@@ -338,7 +195,7 @@ pub fn resolve_inside(document_root: &Path, path: &Path) -> Result<PathBuf, Http
 }
 
 /// Maps what the file system says to what we tell the client.
-pub fn file_error(error: io::Error) -> HttpError {
+fn file_error(error: io::Error) -> HttpError {
     match error.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::InvalidFilename => {
             HttpError::NotFound

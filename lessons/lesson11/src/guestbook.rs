@@ -13,7 +13,7 @@ use std::path::Path;
 
 use crate::body;
 use crate::error::HttpError;
-use crate::files::{percent_decode, percent_encode};
+use crate::files::percent_decode;
 use crate::request::Request;
 use crate::response::{Response, Status, escape_html};
 
@@ -170,4 +170,18 @@ fn read_entries(data_folder: &Path) -> io::Result<Vec<Entry>> {
         .filter_map(|line| parse_entry(line).ok())
         .collect();
     Ok(entries)
+}
+
+/// Encodes text for storage: letters, digits and `-._~` stay, every other
+/// byte becomes `%XX`.
+fn percent_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
 }

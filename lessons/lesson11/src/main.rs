@@ -1,33 +1,27 @@
-//! Lesson 11: A real static server.
+//! Lesson 11: Keep-alive.
 //!
-//! The server now does what people expect of a static web server, the way
-//! nginx or Apache do it:
-//! - A folder asked for without its trailing slash gets a redirect to the
-//!   URL with the slash (301), and a folder without `index.html` gets a
-//!   listing of its files (`listing.rs`), styled like the rest of the site.
-//! - `--access-log` writes one line per request in the Common Log Format
-//!   that log tools understand.
+//! Until now the server closed the connection after every response, and the
+//! client had to open a new one for the next request: a new TCP handshake
+//! for the page, its style sheet and every picture. HTTP/1.1 keeps the
+//! connection open by default, so that one connection carries many
+//! requests. This lesson does that, in a new file, `connection.rs`: a loop
+//! that reads a request, answers it, and reads the next, until the client
+//! says `Connection: close`, stays quiet longer than `--idle-timeout`, or
+//! sends something after which we cannot tell where its next request starts.
 //!
-//! It is also fast where it counts: a file goes from the disk to the
-//! network through the kernel, without passing through our memory (see
-//! `Response::write_to`), and small responses are not held back by
-//! Nagle's algorithm (`connection.rs`). `tests/bench` measures how close
-//! this comes to nginx.
-//!
-//! What this lesson leaves out on purpose: TLS (HTTPS), HTTP/2, compression,
-//! caching of file metadata, and an event loop. Each is a course of its own.
+//! What this lesson leaves out on purpose:
+//! - It still serves one connection at a time. With keep-alive that hurts
+//!   more: while one client keeps its connection open, the next one waits up
+//!   to the idle timeout. Lesson 12 serves many connections at once.
 
 mod body;
 mod connection;
 mod error;
 mod files;
 mod guestbook;
-mod listing;
 mod multipart;
-mod ranges;
 mod request;
 mod response;
-mod server;
 mod uploads;
 
 use std::fs;
@@ -35,7 +29,6 @@ use std::io::{self, BufRead};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -44,7 +37,7 @@ use crate::error::HttpError;
 use crate::request::Request;
 use crate::response::Response;
 
-/// Lesson 11: a real static server.
+/// Lesson 11: keeps connections open for many requests.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -61,8 +54,9 @@ struct Cli {
     #[arg(long, default_value = "data")]
     data: PathBuf,
 
-    /// The largest upload we accept, in bytes. Larger ones get 413. (Forms
-    /// for the guestbook have a fixed limit of 64 KiB.)
+    /// The largest upload we accept, in bytes: the whole body of the form,
+    /// and so also each file in it. Larger ones get 413. (Forms for the
+    /// guestbook have a fixed limit of 64 KiB.)
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     max_body: u64,
 
@@ -70,16 +64,6 @@ struct Cli {
     /// before we close it.
     #[arg(long, default_value = "5", value_parser = shared::parse_seconds)]
     idle_timeout: Duration,
-
-    /// How many connections are served at once. A client that arrives when
-    /// this many are open gets 503 Service Unavailable.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
-    max_connections: u16,
-
-    /// Also write an access log in the Common Log Format to this file. `-`
-    /// writes it to stdout instead of the coloured request log.
-    #[arg(long, value_name = "FILE")]
-    access_log: Option<PathBuf>,
 }
 
 /// What every connection needs to know, gathered in one place.
@@ -90,9 +74,6 @@ struct Config {
     data_folder: PathBuf,
     max_body_bytes: u64,
     idle_timeout: Duration,
-    /// Whether to write the coloured request log to stdout.
-    request_log: bool,
-    access_log: Option<shared::AccessLog>,
 }
 
 fn main() -> ExitCode {
@@ -119,21 +100,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let access_log = match cli.access_log.as_deref().map(shared::AccessLog::open) {
-        None => None,
-        Some(Ok(access_log)) => Some(access_log),
-        Some(Err(error)) => {
-            eprintln!("error: cannot open the access log: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
     let config = Config {
         document_root,
         data_folder,
         max_body_bytes: cli.max_body,
         idle_timeout: cli.idle_timeout,
-        request_log: !matches!(access_log, Some(shared::AccessLog::Stdout)),
-        access_log,
     };
 
     // Binding claims the port; from now on the operating system queues
@@ -146,33 +117,29 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listening_address = match listener.local_addr() {
-        Ok(local_address) => local_address,
+    match listener.local_addr() {
+        Ok(local_address) => shared::announce_listening(local_address),
         Err(error) => {
             eprintln!("error: cannot tell which address we listen on: {error}");
             return ExitCode::FAILURE;
         }
-    };
-
-    // Ctrl-C and SIGTERM start a shutdown instead of ending the program at
-    // once. The `ctrlc` crate does the delicate part, running our handler
-    // safely when the signal arrives.
-    let server = Arc::new(server::Server::new(
-        config,
-        usize::from(cli.max_connections),
-    ));
-    let server_for_signal = Arc::clone(&server);
-    let handler = move || {
-        eprintln!("Shutting down: finishing open connections...");
-        server_for_signal.begin_shutdown(listening_address);
-    };
-    if let Err(error) = ctrlc::set_handler(handler) {
-        eprintln!("error: cannot handle Ctrl-C: {error}");
-        return ExitCode::FAILURE;
     }
 
-    shared::announce_listening(listening_address);
-    server::serve(listener, server);
+    // The accept loop: take one connection, serve it, close it, repeat.
+    // A problem with one connection is reported and then forgotten; it must
+    // never stop the server.
+    for connection in listener.incoming() {
+        let stream = match connection {
+            Ok(stream) => stream,
+            Err(error) => {
+                eprintln!("could not accept a connection: {error}");
+                continue;
+            }
+        };
+        if let Err(error) = connection::handle_connection(stream, &config) {
+            eprintln!("connection ended early: {error}");
+        }
+    }
     ExitCode::SUCCESS
 }
 

@@ -1,8 +1,7 @@
 //! Status codes, responses, and how a response is written to the connection.
 
 use std::fs::File;
-use std::io::{self, Write};
-use std::net::TcpStream;
+use std::io::{self, Read, Write};
 use std::time::SystemTime;
 
 use crate::error::HttpError;
@@ -13,8 +12,6 @@ use crate::error::HttpError;
 pub enum Status {
     Ok,
     Created,
-    PartialContent,
-    MovedPermanently,
     SeeOther,
     NotModified,
     BadRequest,
@@ -25,14 +22,11 @@ pub enum Status {
     Conflict,
     LengthRequired,
     ContentTooLarge,
-    PreconditionFailed,
     UnsupportedMediaType,
-    RangeNotSatisfiable,
     UriTooLong,
     RequestHeaderFieldsTooLarge,
     InternalServerError,
     NotImplemented,
-    ServiceUnavailable,
     HttpVersionNotSupported,
 }
 
@@ -41,8 +35,6 @@ impl Status {
         match self {
             Status::Ok => 200,
             Status::Created => 201,
-            Status::PartialContent => 206,
-            Status::MovedPermanently => 301,
             Status::SeeOther => 303,
             Status::NotModified => 304,
             Status::BadRequest => 400,
@@ -53,14 +45,11 @@ impl Status {
             Status::Conflict => 409,
             Status::LengthRequired => 411,
             Status::ContentTooLarge => 413,
-            Status::PreconditionFailed => 412,
             Status::UnsupportedMediaType => 415,
-            Status::RangeNotSatisfiable => 416,
             Status::UriTooLong => 414,
             Status::RequestHeaderFieldsTooLarge => 431,
             Status::InternalServerError => 500,
             Status::NotImplemented => 501,
-            Status::ServiceUnavailable => 503,
             Status::HttpVersionNotSupported => 505,
         }
     }
@@ -69,8 +58,6 @@ impl Status {
         match self {
             Status::Ok => "OK",
             Status::Created => "Created",
-            Status::PartialContent => "Partial Content",
-            Status::MovedPermanently => "Moved Permanently",
             Status::SeeOther => "See Other",
             Status::NotModified => "Not Modified",
             Status::BadRequest => "Bad Request",
@@ -81,14 +68,11 @@ impl Status {
             Status::Conflict => "Conflict",
             Status::LengthRequired => "Length Required",
             Status::ContentTooLarge => "Content Too Large",
-            Status::PreconditionFailed => "Precondition Failed",
             Status::UnsupportedMediaType => "Unsupported Media Type",
-            Status::RangeNotSatisfiable => "Range Not Satisfiable",
             Status::UriTooLong => "URI Too Long",
             Status::RequestHeaderFieldsTooLarge => "Request Header Fields Too Large",
             Status::InternalServerError => "Internal Server Error",
             Status::NotImplemented => "Not Implemented",
-            Status::ServiceUnavailable => "Service Unavailable",
             Status::HttpVersionNotSupported => "HTTP Version Not Supported",
         }
     }
@@ -108,9 +92,8 @@ pub struct Response {
 #[derive(Debug)]
 pub enum Body {
     Bytes(Vec<u8>),
-    /// A file and its length. It goes from the disk to the connection
-    /// without being read into memory (see `send_file`), so even a huge
-    /// file needs no memory of ours.
+    /// A file and its length. The file is copied to the connection in small
+    /// pieces while it is sent, so even a huge file needs little memory.
     File {
         file: File,
         length: u64,
@@ -147,34 +130,6 @@ impl Response {
         }
     }
 
-    /// A response that sends the bytes `start` to `end` (both included) of
-    /// a file of `size` bytes. `file` must already be at `start`.
-    pub fn partial_file(
-        content_type: String,
-        file: File,
-        start: u64,
-        end: u64,
-        size: u64,
-    ) -> Response {
-        let length = end - start + 1;
-        let mut response = Response::file(content_type, file, length);
-        response.status = Status::PartialContent;
-        response
-            .header_fields
-            .push(("Content-Range", format!("bytes {start}-{end}/{size}")));
-        response
-    }
-
-    /// Sends the browser to `location` for good: a folder asked for
-    /// without its trailing slash.
-    pub fn moved_permanently(location: &str) -> Response {
-        let mut response = Response::text(Status::MovedPermanently, format!("See {location}\n"));
-        response
-            .header_fields
-            .push(("Location", location.to_owned()));
-        response
-    }
-
     /// The answer to a successful upload: where the new file can be found,
     /// and a page that links to every stored file.
     pub fn created(location: &str, page: String) -> Response {
@@ -207,20 +162,14 @@ impl Response {
     }
 
     /// The answer to a conditional GET when the client's copy is still
-    /// current: no body, only the file's validators (`ETag` and
-    /// `Last-Modified`), so the client can ask the same question next time.
-    pub fn not_modified(validators: Vec<(&'static str, String)>) -> Response {
+    /// current: no body, only the date the file last changed.
+    pub fn not_modified(last_modified: String) -> Response {
         Response {
             status: Status::NotModified,
             content_type: String::new(),
-            header_fields: validators,
+            header_fields: vec![("Last-Modified", last_modified)],
             body: Body::Bytes(Vec::new()),
         }
-    }
-
-    /// How many bytes of body this response has (or would have, for HEAD).
-    pub fn body_length(&self) -> u64 {
-        self.body.length()
     }
 
     /// A response that explains an error in one line of plain text, or, for
@@ -252,16 +201,6 @@ impl Response {
                 .header_fields
                 .push(("Allow", (*allowed).to_owned()));
         }
-        // RFC 9110, section 14.4: a 416 says how large the file really is.
-        if let HttpError::RangeNotSatisfiable(size) = error {
-            response
-                .header_fields
-                .push(("Content-Range", format!("bytes */{size}")));
-        }
-        // RFC 9110, section 10.2.3: tells a refused client when to try again.
-        if status == Status::ServiceUnavailable {
-            response.header_fields.push(("Retry-After", "1".to_owned()));
-        }
         response
     }
 
@@ -281,7 +220,7 @@ impl Response {
     /// `Content-Length` included, but the body stays here.
     pub fn write_to(
         self,
-        mut stream: &TcpStream,
+        stream: &mut impl Write,
         include_body: bool,
         keep_alive: bool,
     ) -> io::Result<u64> {
@@ -325,9 +264,12 @@ impl Response {
                 stream.write_all(&message)?;
                 message.len() as u64
             }
+            // `io::copy` moves the file through a small buffer. `take` makes
+            // sure we send exactly the length we announced, even if the file
+            // grew in the meantime.
             Body::File { file, length } => {
                 stream.write_all(&message)?;
-                let copied = send_file(&file, length, stream)?;
+                let copied = io::copy(&mut file.take(length), stream)?;
                 if copied < length {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -340,45 +282,6 @@ impl Response {
         stream.flush()?;
         Ok(bytes_sent)
     }
-}
-
-/// Sends `length` bytes of `file`, from its current position, and returns
-/// how many it sent.
-///
-/// On Linux, `sendfile` asks the kernel to move the bytes from the file to
-/// the socket itself ("zero-copy"), instead of reading them into our memory
-/// and writing them out again: fewer system calls, no copying, no buffer.
-/// std's `io::copy` does this for some pairs (file to file, file to pipe)
-/// but not for file to socket, so we call it through the `nix` crate, which
-/// wraps it safely. The socket's write timeout still applies.
-// ANCHOR: send_file
-#[cfg(target_os = "linux")]
-fn send_file(file: &File, length: u64, stream: &TcpStream) -> io::Result<u64> {
-    /// The most we hand to one `sendfile` call (the kernel's own limit is
-    /// a little below 2 GiB).
-    const MAX_CHUNK: usize = 1 << 30;
-    let mut sent = 0;
-    while sent < length {
-        let chunk = usize::try_from(length - sent).map_or(MAX_CHUNK, |left| left.min(MAX_CHUNK));
-        match nix::sys::sendfile::sendfile(stream, file, None, chunk) {
-            // The file ended early: it became shorter while we sent it.
-            Ok(0) => break,
-            Ok(bytes) => sent += bytes as u64,
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(errno) => return Err(io::Error::from(errno)),
-        }
-    }
-    Ok(sent)
-}
-// ANCHOR_END: send_file
-
-/// Elsewhere, `io::copy` moves the file through a small buffer. `take`
-/// makes sure we send exactly the length we announced, even if the file
-/// grew in the meantime.
-#[cfg(not(target_os = "linux"))]
-fn send_file(file: &File, length: u64, mut stream: &TcpStream) -> io::Result<u64> {
-    use std::io::Read;
-    io::copy(&mut file.take(length), &mut stream)
 }
 
 /// Replaces the characters that mean something in HTML, so that text from

@@ -1,4 +1,4 @@
-//! Lesson 10: caching and ranges. `ETag` and `If-None-Match`, the
+//! Lesson 13: caching and ranges. `ETag` and `If-None-Match`, the
 //! preconditions `If-Match` and `If-Unmodified-Since` (412), the order in
 //! which a server evaluates the conditions, byte ranges and `If-Range`.
 //!

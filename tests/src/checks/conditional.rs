@@ -1,4 +1,4 @@
-//! Lesson 05: HEAD, `Date`, `Last-Modified` and `If-Modified-Since`.
+//! Lesson 06: HEAD, `Date`, `Last-Modified` and `If-Modified-Since`.
 
 use std::time::{Duration, SystemTime};
 
@@ -208,7 +208,7 @@ pub(super) fn modified_earlier_date(session: &Session) -> Result<(), Failure> {
 
 /// With `If-None-Match`, a server must ignore `If-Modified-Since` (RFC 9110,
 /// section 13.1.3): a tag that matches no version of the file means 200,
-/// whatever the date says. Lesson 05 has no tags, so no tag can match.
+/// whatever the date says. Lesson 06 has no tags, so no tag can match.
 pub(super) fn if_none_match_first(session: &Session) -> Result<(), Failure> {
     let requests = [
         Request::get(fixture::STYLE.target).field("If-None-Match", "\"not-this-one\""),

@@ -1,4 +1,4 @@
-//! Lesson 04: serving the files of the document root, and nothing else.
+//! Lesson 05: serving the files of the document root, and nothing else.
 
 use std::path::Path;
 use std::thread;

@@ -1,4 +1,4 @@
-//! Lesson 09: many clients at once, and a cap on how many.
+//! Lesson 12: many clients at once, and a cap on how many.
 //!
 //! A stalled client here is one that sends part of a request head and
 //! then nothing: a server that serves one connection at a time waits for

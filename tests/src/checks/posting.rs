@@ -1,4 +1,4 @@
-//! Lesson 06: reading a body, `Expect: 100-continue`, and the guestbook.
+//! Lesson 08: reading a body, `Expect: 100-continue`, and the guestbook.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Lesson 11: folder redirects and listings, and the access log.
+//! Lesson 14: folder redirects and listings, and the access log.
 
 use std::fs;
 use std::net::IpAddr;

@@ -1,4 +1,4 @@
-//! Lesson 07: file uploads from an HTML form, sent as
+//! Lesson 10: file uploads from an HTML form, sent as
 //! `multipart/form-data` to `POST /uploads`.
 //!
 //! The checks grade the rules, not one way of keeping them: a server may

@@ -1,6 +1,6 @@
 //! One connection from start to end.
 //!
-//! Until lesson 06, a connection carried one request and one response. Now
+//! Until lesson 08, a connection carried one request and one response. Now
 //! it carries as many as the client wants, one after the other: the client
 //! saves a TCP handshake (and, for HTTPS, a TLS handshake) for every request
 //! after the first. The loop in `handle_connection` ends when the client
@@ -8,7 +8,7 @@
 //! the idle timeout, or when it sends something after which we cannot tell
 //! where its next request would start.
 //!
-//! Since lesson 09, each connection runs on a thread of its own (see
+//! Since lesson 12, each connection runs on a thread of its own (see
 //! `server.rs`), so the code here can wait for a slow client without
 //! holding up anybody else. It also watches for a shutdown: once one has
 //! begun, the current response is the connection's last.

@@ -1,6 +1,6 @@
 //! Serving many connections at once, and stopping cleanly.
 //!
-//! Up to lesson 08, the server served one connection at a time: while it
+//! Up to lesson 11, the server served one connection at a time: while it
 //! waited for one slow client, everybody else waited too. Now every
 //! connection gets a thread of its own, so a slow client only slows down
 //! itself. Threads are not free (each has its own stack, and switching

@@ -19,19 +19,23 @@
 use std::fs::File;
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::HttpError;
+use crate::request::Request;
 use crate::response::Response;
 
 /// The file we answer with when the target names a folder.
 const INDEX_FILE: &str = "index.html";
 
-/// Answers a GET for `target` with the file it names under `document_root`.
+/// Answers a GET or HEAD with the file its target names under
+/// `document_root`, or with 304 Not Modified when the client's copy is
+/// still current.
 ///
 /// `document_root` must be canonical (absolute, with no symbolic links), as
 /// `main` makes it at start-up; the containment check below relies on that.
-pub fn serve_file(document_root: &Path, target: &str) -> Result<Response, HttpError> {
-    let relative_path = target_to_relative_path(target)?;
+pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, HttpError> {
+    let relative_path = target_to_relative_path(&request.target)?;
     let mut path = resolve_inside(document_root, &document_root.join(relative_path))?;
     if path.is_dir() {
         path = resolve_inside(document_root, &path.join(INDEX_FILE))?;
@@ -44,18 +48,65 @@ pub fn serve_file(document_root: &Path, target: &str) -> Result<Response, HttpEr
         return Err(HttpError::NotFound);
     }
     let file = File::open(&path).map_err(file_error)?;
-    let length = file.metadata().map_err(file_error)?.len();
-    Ok(Response::file(content_type(&path), file, length))
+    let metadata = file.metadata().map_err(file_error)?;
+
+    // HTTP dates count whole seconds, so the file's time is cut to whole
+    // seconds too; otherwise a file changed at 12:00:00.5 would never match
+    // the `12:00:00` the client got from us.
+    let modified = whole_seconds(metadata.modified().map_err(file_error)?);
+    let last_modified = httpdate::fmt_http_date(modified);
+    if is_unchanged_since(request, modified) {
+        return Ok(Response::not_modified(last_modified));
+    }
+    let mut response = Response::file(content_type(&path), file, metadata.len());
+    response
+        .header_fields
+        .push(("Last-Modified", last_modified));
+    Ok(response)
 }
 
-/// Turns the path part of the target into a relative file path, one
-/// checked segment at a time.
+/// The question a browser asks with `If-Modified-Since: DATE`: "I have a
+/// copy from DATE; has the file changed since?" If not, we answer 304 and
+/// the browser uses its copy. A date we cannot parse must be ignored
+/// (RFC 9110, section 13.1.3), which then means a normal 200.
+fn is_unchanged_since(request: &Request, modified: SystemTime) -> bool {
+    // A client that sends `If-None-Match` asks by entity tag instead, and
+    // then the date must be ignored (RFC 9110, section 13.1.3).
+    if request.header("If-None-Match").is_some() {
+        return false;
+    }
+    let Some(value) = request.header("If-Modified-Since") else {
+        return false;
+    };
+    let Ok(client_copy) = httpdate::parse_http_date(value) else {
+        return false;
+    };
+    modified <= client_copy
+}
+
+/// Drops the fraction of a second from a point in time.
+fn whole_seconds(time: SystemTime) -> SystemTime {
+    let seconds = time
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    UNIX_EPOCH + std::time::Duration::from_secs(seconds)
+}
+
+/// Turns the path part of the target into a relative file path.
 fn target_to_relative_path(target: &str) -> Result<PathBuf, HttpError> {
+    Ok(path_segments(target)?.iter().collect())
+}
+
+/// Splits the path part of the target into decoded segments, checking each
+/// one: `/guide/hello%20world.txt` becomes `["guide", "hello world.txt"]`.
+/// Every segment is safe to use as one file name.
+pub fn path_segments(target: &str) -> Result<Vec<String>, HttpError> {
     // The query (`?name=value`) selects nothing in a static file server.
     let without_query = target.split('?').next().unwrap_or_default();
     let url_path = strip_scheme_and_host(without_query);
 
-    let mut relative_path = PathBuf::new();
+    let mut segments = Vec::new();
     for raw_segment in url_path.split('/') {
         // The segment is decoded on its own, so `%2F` cannot become a slash
         // that splits it in two after we have checked it.
@@ -86,9 +137,9 @@ fn target_to_relative_path(target: &str) -> Result<PathBuf, HttpError> {
                 "the target contains a name this server cannot use as a file name",
             ));
         };
-        relative_path.push(segment);
+        segments.push(segment);
     }
-    Ok(relative_path)
+    Ok(segments)
 }
 
 /// For an absolute-form target (`http://host/path`), keeps only `/path`.
@@ -109,7 +160,7 @@ fn strip_scheme_and_host(target: &str) -> &str {
 
 /// Decodes percent escapes such as `%20` (a space) into the bytes they
 /// stand for. Returns `None` when a `%` is not followed by two hex digits.
-fn percent_decode(text: &str) -> Option<Vec<u8>> {
+pub fn percent_decode(text: &str) -> Option<Vec<u8>> {
     let mut decoded = Vec::with_capacity(text.len());
     let mut bytes = text.bytes();
     while let Some(byte) = bytes.next() {
@@ -129,7 +180,6 @@ fn hex_digit_value(byte: u8) -> Option<u8> {
     u8::try_from(value).ok()
 }
 
-// ANCHOR: resolve_inside
 /// Follows every symbolic link in `path` and checks that the real location
 /// is still inside the document root.
 ///
@@ -143,7 +193,6 @@ fn resolve_inside(document_root: &Path, path: &Path) -> Result<PathBuf, HttpErro
     }
     Ok(real_path)
 }
-// ANCHOR_END: resolve_inside
 
 /// Maps what the file system says to what we tell the client.
 fn file_error(error: io::Error) -> HttpError {

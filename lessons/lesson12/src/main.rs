@@ -1,0 +1,255 @@
+//! Lesson 12: Many clients at once.
+//!
+//! Lesson 11 kept connections open, which made a weakness plain: one
+//! client at a time. While one browser held its connection open, or one
+//! slow client sent its request byte by byte, everybody else waited. Now
+//! every connection gets a thread of its own (`server.rs`), up to
+//! `--max-connections` at once; a client beyond that gets a quick 503.
+//!
+//! Ctrl-C (or SIGTERM, which is how service managers ask a program to stop)
+//! no longer kills the server in the middle of a response: it stops
+//! accepting connections, lets the open ones finish what they are sending,
+//! waits a bounded time for them, and exits with status 0.
+//!
+//! What this lesson leaves out on purpose:
+//! - Threads are the simplest way to serve many clients, not the most
+//!   scalable; `server.rs` explains what event-driven servers do instead.
+//! - ETags and ranges come in lesson 13; folder listings and an access
+//!   log in lesson 14.
+
+mod body;
+mod connection;
+mod error;
+mod files;
+mod guestbook;
+mod multipart;
+mod request;
+mod response;
+mod server;
+mod uploads;
+
+use std::fs;
+use std::io::{self, BufRead};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::error::HttpError;
+use crate::request::Request;
+use crate::response::Response;
+
+/// Lesson 12: serves many clients at once.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    server: shared::ServerOptions,
+
+    /// The document root: the folder whose files are served. Nothing outside
+    /// it is ever sent. The default is the course's sample site.
+    #[arg(long, default_value = shared::SAMPLE_SITE)]
+    root: PathBuf,
+
+    /// The folder where the guestbook and uploaded files are kept. It is
+    /// created if it does not exist.
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+
+    /// The largest upload we accept, in bytes: the whole body of the form,
+    /// and so also each file in it. Larger ones get 413. (Forms for the
+    /// guestbook have a fixed limit of 64 KiB.)
+    #[arg(long, default_value_t = 10 * 1024 * 1024)]
+    max_body: u64,
+
+    /// How many seconds an open connection may wait for its next request
+    /// before we close it.
+    #[arg(long, default_value = "5", value_parser = shared::parse_seconds)]
+    idle_timeout: Duration,
+
+    /// How many connections are served at once. A client that arrives when
+    /// this many are open gets 503 Service Unavailable.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
+    max_connections: u16,
+}
+
+/// What every connection needs to know, gathered in one place.
+struct Config {
+    /// The folder of static files, canonical (see `files.rs`).
+    document_root: PathBuf,
+    /// The folder for the guestbook and uploads, canonical too.
+    data_folder: PathBuf,
+    max_body_bytes: u64,
+    idle_timeout: Duration,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+
+    // The canonical path is absolute and free of symbolic links and `..`,
+    // which `files.rs` needs to check that a file lies inside the root.
+    let document_root = match cli.root.canonicalize() {
+        Ok(path) if path.is_dir() => path,
+        Ok(_) => {
+            eprintln!("error: --root {} is not a folder", cli.root.display());
+            return ExitCode::FAILURE;
+        }
+        Err(error) => {
+            eprintln!("error: cannot use --root {}: {error}", cli.root.display());
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let data_folder = match prepare_data_folder(&cli.data) {
+        Ok(path) => path,
+        Err(error) => {
+            eprintln!("error: cannot use --data {}: {error}", cli.data.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = Config {
+        document_root,
+        data_folder,
+        max_body_bytes: cli.max_body,
+        idle_timeout: cli.idle_timeout,
+    };
+
+    // Binding claims the port; from now on the operating system queues
+    // incoming connections for us until we accept them.
+    let address = cli.server.address();
+    let listener = match TcpListener::bind(&address) {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("{}", shared::explain_bind_error(&address, &error));
+            return ExitCode::FAILURE;
+        }
+    };
+    let listening_address = match listener.local_addr() {
+        Ok(local_address) => local_address,
+        Err(error) => {
+            eprintln!("error: cannot tell which address we listen on: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    // Ctrl-C and SIGTERM start a shutdown instead of ending the program at
+    // once. The `ctrlc` crate does the delicate part, running our handler
+    // safely when the signal arrives.
+    let server = Arc::new(server::Server::new(
+        config,
+        usize::from(cli.max_connections),
+    ));
+    let server_for_signal = Arc::clone(&server);
+    let handler = move || {
+        eprintln!("Shutting down: finishing open connections...");
+        server_for_signal.begin_shutdown(listening_address);
+    };
+    if let Err(error) = ctrlc::set_handler(handler) {
+        eprintln!("error: cannot handle Ctrl-C: {error}");
+        return ExitCode::FAILURE;
+    }
+
+    shared::announce_listening(listening_address);
+    server::serve(listener, server);
+    ExitCode::SUCCESS
+}
+
+/// Decides what to answer to a well-formed request. Its body, if it has
+/// one, is still unread in `body`.
+fn respond(
+    request: &Request,
+    body: &mut impl BufRead,
+    stream: &TcpStream,
+    config: &Config,
+) -> Response {
+    match answer(request, body, stream, config) {
+        Ok(response) => response,
+        Err(error) => {
+            if let HttpError::Io(io_error) = &error {
+                eprintln!("error while answering {}: {io_error}", request.target);
+            }
+            Response::error(&error)
+        }
+    }
+}
+
+/// What a request's path names.
+enum Route {
+    /// `/guestbook`: the guestbook page and its form.
+    Guestbook,
+    /// `/uploads`: where the upload form sends its files.
+    Uploads,
+    /// `/uploads/NAME`: an uploaded file.
+    Upload,
+    /// Anything else: a file in the document root.
+    StaticFile,
+}
+
+impl Route {
+    /// The methods this kind of path allows, for the `Allow` field of 405.
+    fn allowed_methods(&self) -> &'static str {
+        match self {
+            Route::Guestbook => "GET, HEAD, POST",
+            Route::Uploads => "POST",
+            Route::Upload => "GET, HEAD",
+            Route::StaticFile => "GET, HEAD",
+        }
+    }
+}
+
+fn answer(
+    request: &Request,
+    body: &mut impl BufRead,
+    stream: &TcpStream,
+    config: &Config,
+) -> Result<Response, HttpError> {
+    let route = route(&request.target)?;
+    match (route, request.method.as_str()) {
+        (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder),
+        (Route::Guestbook, "POST") => {
+            guestbook::add_entry(&config.data_folder, request, body, stream)
+        }
+        (Route::Uploads, "POST") => uploads::store(
+            &config.data_folder,
+            request,
+            body,
+            stream,
+            config.max_body_bytes,
+        ),
+        (Route::Upload, "GET" | "HEAD") => uploads::serve(&config.data_folder, request),
+        (Route::StaticFile, "GET" | "HEAD") => files::serve_file(&config.document_root, request),
+        (route, _) => Err(HttpError::MethodNotAllowed {
+            method: request.method.clone(),
+            allowed: route.allowed_methods(),
+        }),
+    }
+}
+
+/// Works out what the target's path names. The path is decoded and checked
+/// by the same code that serves files.
+fn route(target: &str) -> Result<Route, HttpError> {
+    let segments = files::path_segments(target)?;
+    match segments.as_slice() {
+        [page] if page == "guestbook" => Ok(Route::Guestbook),
+        [folder] if folder == uploads::UPLOADS_FOLDER => Ok(Route::Uploads),
+        [folder, rest @ ..] if folder == uploads::UPLOADS_FOLDER => {
+            if !uploads::is_valid_name(&rest.join("/")) {
+                return Err(HttpError::BadRequest(
+                    "an upload name has 1 to 100 letters, digits, '.', '_' or '-', and no dot at the start",
+                ));
+            }
+            Ok(Route::Upload)
+        }
+        _ => Ok(Route::StaticFile),
+    }
+}
+
+/// Creates the data folder if needed and returns its canonical path.
+fn prepare_data_folder(data_folder: &Path) -> io::Result<PathBuf> {
+    fs::create_dir_all(data_folder)?;
+    uploads::prepare_folder(data_folder)?;
+    data_folder.canonicalize()
+}

@@ -1,0 +1,119 @@
+//! Reading the body that follows a request head (RFC 9112, section 6).
+//!
+//! The head ends at the empty line, but where does the body end? HTTP/1.1
+//! has two answers. `Content-Length: 42` says "exactly 42 bytes follow".
+//! `Transfer-Encoding: chunked` says "the body comes in pieces, each with its
+//! own length". This lesson implements the first and refuses the second.
+//! A server that got this wrong would read part of one request's body as the
+//! start of the next request, which is how "request smuggling" attacks work;
+//! that is why the rules below are strict.
+
+use std::io::{self, BufRead, Read, Write};
+use std::net::TcpStream;
+
+use crate::error::HttpError;
+use crate::request::{HttpVersion, Request};
+
+/// Works out how long the body of `request` is. `None` means it has none.
+///
+/// Every request is checked, not only POST: a request whose framing we do
+/// not understand must be refused whatever its method.
+pub fn body_length(request: &Request) -> Result<Option<u64>, HttpError> {
+    let lengths: Vec<&str> = request
+        .header_values("Content-Length")
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect();
+
+    if request.header("Transfer-Encoding").is_some() {
+        // With both fields, two servers in a chain could disagree about
+        // where the body ends (RFC 9112, section 6.1), and HTTP/1.0 has no
+        // Transfer-Encoding at all. Both are errors; anything else is a
+        // feature this lesson does not implement.
+        if !lengths.is_empty() {
+            return Err(HttpError::BadRequest(
+                "a request must not have both Transfer-Encoding and Content-Length",
+            ));
+        }
+        if request.version == HttpVersion::Http10 {
+            return Err(HttpError::BadRequest("HTTP/1.0 has no Transfer-Encoding"));
+        }
+        return Err(HttpError::TransferEncodingNotImplemented);
+    }
+
+    let Some(&first) = lengths.first() else {
+        return Ok(None);
+    };
+    // The same length sent twice is harmless (RFC 9112, section 6.3); two
+    // different ones mean nobody can tell where the body ends.
+    if lengths.iter().any(|&length| length != first) {
+        return Err(HttpError::BadRequest(
+            "the request has several different Content-Length values",
+        ));
+    }
+    // Only digits: `parse` would also accept `+5`, which HTTP does not.
+    if first.is_empty() || !first.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(HttpError::BadRequest(
+            "Content-Length must be a number made of digits only",
+        ));
+    }
+    let length = first.parse::<u64>().map_err(|_| {
+        HttpError::BadRequest("Content-Length is a larger number than this server can handle")
+    })?;
+    Ok(Some(length))
+}
+
+/// Makes sure the request has a body of at most `max_bytes`, tells the
+/// client to go ahead if it is waiting for that, and returns the length.
+///
+/// The size check comes before any byte of the body is read: a client that
+/// announces 5 GB gets its 413 at once, not after sending 5 GB.
+pub fn expect_body(
+    request: &Request,
+    stream: &TcpStream,
+    max_bytes: u64,
+) -> Result<u64, HttpError> {
+    let Some(length) = body_length(request)? else {
+        return Err(HttpError::LengthRequired);
+    };
+    if length > max_bytes {
+        return Err(HttpError::ContentTooLarge(max_bytes));
+    }
+    send_continue_if_expected(request, stream)?;
+    Ok(length)
+}
+
+/// Clients that are about to send a large body may first send only the head
+/// with `Expect: 100-continue` and wait. `HTTP/1.1 100 Continue` is an
+/// interim response that means "your head is fine, send the body"; the
+/// final response comes after the body (RFC 9110, section 10.1.1). curl
+/// does this for uploads over 1 MiB and waits a second if nobody answers.
+fn send_continue_if_expected(request: &Request, mut stream: &TcpStream) -> io::Result<()> {
+    let expects_continue = request
+        .header("Expect")
+        .is_some_and(|value| value.eq_ignore_ascii_case("100-continue"));
+    // HTTP/1.0 clients do not know interim responses, so they never get one.
+    if expects_continue && request.version == HttpVersion::Http11 {
+        stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        stream.flush()?;
+    }
+    Ok(())
+}
+
+/// Copies exactly `length` body bytes from the connection to `destination`.
+///
+/// The bytes may arrive in any number of pieces; `io::copy` keeps reading
+/// until `take` has let through `length` of them or the client stops.
+pub fn copy_body(
+    reader: &mut impl BufRead,
+    length: u64,
+    destination: &mut impl Write,
+) -> Result<(), HttpError> {
+    let copied = io::copy(&mut reader.take(length), destination)?;
+    if copied < length {
+        return Err(HttpError::BadRequest(
+            "the connection ended before the whole body (Content-Length bytes) arrived",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,308 @@
+//! Turning a request target into a file under the document root, safely.
+//!
+//! This is where a static server can go badly wrong: a target such as
+//! `/../../etc/passwd` must never reach a file outside the folder we were
+//! asked to serve. The rules, and the status code each broken rule earns:
+//!
+//! - 400 Bad Request for targets no honest client sends to a file server:
+//!   invalid percent escapes, `..` segments (browsers and curl remove them
+//!   before sending), encoded slashes or backslashes, NUL bytes, and names
+//!   that are not UTF-8. Refusing them outright is simpler and safer than
+//!   guessing what they might mean.
+//! - 404 Not Found when no such file exists inside the root, and also when a
+//!   symbolic link inside the root leads out of it. From the client's point of
+//!   view there is no such file in the site, and a different answer would
+//!   tell an attacker that something exists out there.
+//! - 403 Forbidden when the file is in the site but the operating system does
+//!   not let the server read it.
+
+use std::fs::File;
+use std::io::{self, Seek, SeekFrom};
+use std::path::{Component, Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::error::HttpError;
+use crate::ranges::{self, ByteRange};
+use crate::request::Request;
+use crate::response::Response;
+
+/// The file we answer with when the target names a folder.
+const INDEX_FILE: &str = "index.html";
+
+/// Answers a GET or HEAD with the file its target names under
+/// `document_root`: the whole file, a part of it (see `ranges.rs`), 304 Not
+/// Modified when the client's copy is still current, or 412 Precondition
+/// Failed when the file is no longer the version the client expects.
+///
+/// `document_root` must be canonical (absolute, with no symbolic links), as
+/// `main` makes it at start-up; the containment check below relies on that.
+pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, HttpError> {
+    let relative_path = target_to_relative_path(&request.target)?;
+    let mut path = resolve_inside(document_root, &document_root.join(relative_path))?;
+    if path.is_dir() {
+        path = resolve_inside(document_root, &path.join(INDEX_FILE))?;
+    }
+
+    // Only regular files are served: not a folder without index.html, and
+    // not a special file such as a named pipe, which would block us forever
+    // as soon as we opened it. So we look before we open.
+    if !path.metadata().map_err(file_error)?.is_file() {
+        return Err(HttpError::NotFound);
+    }
+    let mut file = File::open(&path).map_err(file_error)?;
+    let metadata = file.metadata().map_err(file_error)?;
+    let exact_modified = metadata.modified().map_err(file_error)?;
+    let size = metadata.len();
+
+    // HTTP dates count whole seconds, so the file's time is cut to whole
+    // seconds too; otherwise a file changed at 12:00:00.5 would never match
+    // the `12:00:00` the client got from us.
+    let modified = whole_seconds(exact_modified);
+    let entity_tag = entity_tag(exact_modified, size);
+    let last_modified = httpdate::fmt_http_date(modified);
+    // ANCHOR: validators
+    let validators = vec![
+        ("ETag", entity_tag.clone()),
+        ("Last-Modified", last_modified.clone()),
+    ];
+    match evaluate_preconditions(request, &entity_tag, modified) {
+        Precondition::Holds => {}
+        Precondition::NotModified => return Ok(Response::not_modified(validators)),
+        Precondition::Failed => return Err(HttpError::PreconditionFailed),
+    }
+    // ANCHOR_END: validators
+
+    // ANCHOR: range_response
+    let mut response = match ranges::requested_range(request, size, &entity_tag, &last_modified) {
+        ByteRange::Whole => Response::file(content_type(&path), file, size),
+        ByteRange::Part { start, end } => {
+            file.seek(SeekFrom::Start(start))?;
+            Response::partial_file(content_type(&path), file, start, end, size)
+        }
+        ByteRange::Unsatisfiable => return Err(HttpError::RangeNotSatisfiable(size)),
+    };
+    // ANCHOR_END: range_response
+    // Tells clients that they may ask for ranges of this file.
+    response
+        .header_fields
+        .push(("Accept-Ranges", "bytes".to_owned()));
+    response.header_fields.extend(validators);
+    Ok(response)
+}
+
+// ANCHOR: entity_tag
+/// A label for this version of the file, an "entity tag" (RFC 9110,
+/// section 8.8.3). It changes whenever the file's size or modification time
+/// changes. Like nginx, we make it from those two instead of hashing the
+/// content, which would mean reading the whole file for every request.
+///
+/// The time is counted in nanoseconds from 1970, with a sign: a file from
+/// before 1970 (a restored backup, a wrong clock) gets `-` and its own
+/// distance from 1970, so two such files never share a tag.
+fn entity_tag(modified: SystemTime, size: u64) -> String {
+    let (sign, since_1970) = match modified.duration_since(UNIX_EPOCH) {
+        Ok(after) => ("", after),
+        Err(before) => ("-", before.duration()),
+    };
+    let nanoseconds = since_1970.as_nanos();
+    format!("\"{sign}{nanoseconds:x}-{size:x}\"")
+}
+// ANCHOR_END: entity_tag
+
+// ANCHOR: preconditions
+/// What the conditional header fields of a request decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Precondition {
+    /// Every condition holds (or there is none): send the file.
+    Holds,
+    /// The client's copy is still current: 304 Not Modified.
+    NotModified,
+    /// The client asked for the version it knows, and the file is no
+    /// longer that version: 412 Precondition Failed.
+    Failed,
+}
+
+/// Evaluates the conditions in the order of RFC 9110, section 13.2.2.
+/// Ranges and `If-Range` come last, in `ranges.rs`.
+fn evaluate_preconditions(
+    request: &Request,
+    entity_tag: &str,
+    modified: SystemTime,
+) -> Precondition {
+    // Step 1: is the file still the version the client expects? `If-Match`
+    // compares strongly: a weak tag (`W/"..."`) never matches, and `*`
+    // matches any file that exists. Without `If-Match`, the date of
+    // `If-Unmodified-Since` asks the same question, less precisely.
+    if request.header("If-Match").is_some() {
+        if !any_tag_matches(request, "If-Match", |tag| tag == entity_tag) {
+            return Precondition::Failed;
+        }
+    } else if changed_since(request, "If-Unmodified-Since", modified) == Some(true) {
+        return Precondition::Failed;
+    }
+    // Step 2: has the client's copy changed? `If-None-Match` compares
+    // weakly: a `W/` in front is ignored (RFC 9110, section 8.8.3.2).
+    // With it, `If-Modified-Since` is ignored: a tag is more precise than
+    // a date. Only GET and HEAD come here, so the answer is 304.
+    if request.header("If-None-Match").is_some() {
+        if any_tag_matches(request, "If-None-Match", |tag| {
+            tag.trim_start_matches("W/") == entity_tag
+        }) {
+            return Precondition::NotModified;
+        }
+    } else if changed_since(request, "If-Modified-Since", modified) == Some(false) {
+        return Precondition::NotModified;
+    }
+    Precondition::Holds
+}
+
+/// Whether `*` or one of the entity tags listed in the fields called
+/// `name` (each field may hold a list, `"a", "b"`) matches.
+fn any_tag_matches(request: &Request, name: &str, matches: impl Fn(&str) -> bool) -> bool {
+    request
+        .header_values(name)
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || matches(tag))
+}
+
+/// Whether the file changed after the date in the field `name`. `None`
+/// when there is no such field or its value is not a date; the field is
+/// then ignored (RFC 9110, sections 13.1.3 and 13.1.4).
+fn changed_since(request: &Request, name: &str, modified: SystemTime) -> Option<bool> {
+    let date = httpdate::parse_http_date(request.header(name)?).ok()?;
+    Some(modified > date)
+}
+// ANCHOR_END: preconditions
+
+/// Drops the fraction of a second from a point in time.
+fn whole_seconds(time: SystemTime) -> SystemTime {
+    let seconds = time
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    UNIX_EPOCH + std::time::Duration::from_secs(seconds)
+}
+
+/// Turns the path part of the target into a relative file path.
+fn target_to_relative_path(target: &str) -> Result<PathBuf, HttpError> {
+    Ok(path_segments(target)?.iter().collect())
+}
+
+/// Splits the path part of the target into decoded segments, checking each
+/// one: `/guide/hello%20world.txt` becomes `["guide", "hello world.txt"]`.
+/// Every segment is safe to use as one file name.
+pub fn path_segments(target: &str) -> Result<Vec<String>, HttpError> {
+    // The query (`?name=value`) selects nothing in a static file server.
+    let without_query = target.split('?').next().unwrap_or_default();
+    let url_path = strip_scheme_and_host(without_query);
+
+    let mut segments = Vec::new();
+    for raw_segment in url_path.split('/') {
+        // The segment is decoded on its own, so `%2F` cannot become a slash
+        // that splits it in two after we have checked it.
+        let decoded = percent_decode(raw_segment).ok_or(HttpError::BadRequest(
+            "the target has a % that is not followed by two hexadecimal digits",
+        ))?;
+        let segment = String::from_utf8(decoded).map_err(|_| {
+            HttpError::BadRequest("the target's percent escapes do not decode to UTF-8 text")
+        })?;
+        if segment.is_empty() || segment == "." {
+            continue;
+        }
+        if segment == ".." {
+            return Err(HttpError::BadRequest(
+                "the target must not climb out of a folder with ..",
+            ));
+        }
+        if segment.contains(['/', '\\', '\0']) {
+            return Err(HttpError::BadRequest(
+                "the target must not contain encoded slashes, backslashes or NUL bytes",
+            ));
+        }
+        // What remains must be one plain file name on this operating system
+        // too: on Windows, for example, `C:` would start a new absolute path.
+        let mut components = Path::new(&segment).components();
+        let (Some(Component::Normal(_)), None) = (components.next(), components.next()) else {
+            return Err(HttpError::BadRequest(
+                "the target contains a name this server cannot use as a file name",
+            ));
+        };
+        segments.push(segment);
+    }
+    Ok(segments)
+}
+
+/// For an absolute-form target (`http://host/path`), keeps only `/path`.
+/// An origin-form target (`/path`) is returned unchanged.
+fn strip_scheme_and_host(target: &str) -> &str {
+    // An origin-form target is a path already, even if `://` appears in it.
+    if target.starts_with('/') {
+        return target;
+    }
+    let Some((_scheme, after_scheme)) = target.split_once("://") else {
+        return target;
+    };
+    match after_scheme.find('/') {
+        Some(path_start) => after_scheme.get(path_start..).unwrap_or("/"),
+        None => "/",
+    }
+}
+
+/// Decodes percent escapes such as `%20` (a space) into the bytes they
+/// stand for. Returns `None` when a `%` is not followed by two hex digits.
+pub fn percent_decode(text: &str) -> Option<Vec<u8>> {
+    let mut decoded = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(byte) = bytes.next() {
+        if byte != b'%' {
+            decoded.push(byte);
+            continue;
+        }
+        let high = bytes.next().and_then(hex_digit_value)?;
+        let low = bytes.next().and_then(hex_digit_value)?;
+        decoded.push(high * 16 + low);
+    }
+    Some(decoded)
+}
+
+fn hex_digit_value(byte: u8) -> Option<u8> {
+    let value = char::from(byte).to_digit(16)?;
+    u8::try_from(value).ok()
+}
+
+/// Follows every symbolic link in `path` and checks that the real location
+/// is still inside the document root.
+///
+/// A production server would open the file relative to the root with the
+/// operating system's help (Linux's `openat2` with `RESOLVE_BENEATH`), which
+/// also closes the short gap between this check and the `open` that follows.
+fn resolve_inside(document_root: &Path, path: &Path) -> Result<PathBuf, HttpError> {
+    let real_path = path.canonicalize().map_err(file_error)?;
+    if !real_path.starts_with(document_root) {
+        return Err(HttpError::NotFound);
+    }
+    Ok(real_path)
+}
+
+/// Maps what the file system says to what we tell the client.
+fn file_error(error: io::Error) -> HttpError {
+    match error.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::InvalidFilename => {
+            HttpError::NotFound
+        }
+        io::ErrorKind::PermissionDenied => HttpError::Forbidden,
+        _ => HttpError::Io(error),
+    }
+}
+
+/// The media type, guessed from the file name's extension. Text files get
+/// a charset, or browsers would have to guess how to decode them.
+fn content_type(path: &Path) -> String {
+    let media_type = mime_guess::from_path(path).first_or_octet_stream();
+    if media_type.type_() == mime_guess::mime::TEXT {
+        format!("{media_type}; charset=utf-8")
+    } else {
+        media_type.to_string()
+    }
+}

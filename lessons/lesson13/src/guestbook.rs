@@ -1,0 +1,187 @@
+//! The guestbook: an HTML form whose entries are stored in a file.
+//!
+//! A browser sends a form as the body of a POST, encoded as
+//! `application/x-www-form-urlencoded`: `name=Ada&message=Hallo+Welt%21`.
+//! We decode it, append the entry to `guestbook.txt` in the data folder,
+//! and answer `303 See Other`, which sends the browser back to the page with
+//! a GET. That way, reloading the page does not post the entry again.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::net::TcpStream;
+use std::path::Path;
+
+use crate::body;
+use crate::error::HttpError;
+use crate::files::percent_decode;
+use crate::request::Request;
+use crate::response::{Response, Status, escape_html};
+
+/// The file, inside the data folder, that holds the entries.
+const GUESTBOOK_FILE: &str = "guestbook.txt";
+
+/// Forms are small. We read them into memory, so we accept only a little.
+const MAX_FORM_BYTES: u64 = 64 * 1024;
+
+/// One entry of the guestbook.
+struct Entry {
+    name: String,
+    message: String,
+}
+
+/// Answers `GET /guestbook` with all entries and the form for a new one.
+pub fn show(data_folder: &Path) -> Result<Response, HttpError> {
+    let entries = read_entries(data_folder)?;
+    let items: String = entries
+        .iter()
+        .map(|entry| {
+            format!(
+                "<li><strong>{}</strong>: {}</li>\n",
+                escape_html(&entry.name),
+                escape_html(&entry.message)
+            )
+        })
+        .collect();
+    let page = format!(
+        "<!DOCTYPE html>\n\
+         <html lang=\"en\">\n\
+         <head><meta charset=\"utf-8\"><title>Guestbook</title>\
+         <link rel=\"stylesheet\" href=\"/style.css\"></head>\n\
+         <body>\n\
+         <h1>Guestbook</h1>\n\
+         <ul>\n\
+         {items}\
+         </ul>\n\
+         <form method=\"post\" action=\"/guestbook\">\n\
+         <p><label>Your name <input name=\"name\" required></label></p>\n\
+         <p><label>Your message <textarea name=\"message\" required></textarea></label></p>\n\
+         <p><button>Sign the guestbook</button></p>\n\
+         </form>\n\
+         </body>\n\
+         </html>\n"
+    );
+    Ok(Response::html(Status::Ok, page))
+}
+
+/// Answers `POST /guestbook`: stores the entry in the body, then sends the
+/// browser back to the guestbook page.
+pub fn add_entry(
+    data_folder: &Path,
+    request: &Request,
+    reader: &mut impl io::BufRead,
+    stream: &TcpStream,
+) -> Result<Response, HttpError> {
+    let is_form = request.header("Content-Type").is_some_and(|value| {
+        let media_type = value.split(';').next().unwrap_or_default().trim();
+        media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    });
+    if !is_form {
+        return Err(HttpError::UnsupportedMediaType);
+    }
+    let length = body::expect_body(request, stream, MAX_FORM_BYTES)?;
+    let mut form = Vec::new();
+    body::copy_body(reader, length, &mut form)?;
+
+    let entry = parse_entry(&form)?;
+    append_entry(data_folder, &entry)?;
+    Ok(Response::see_other("/guestbook"))
+}
+
+/// Finds the fields `name` and `message` in a form body. Both must be there
+/// and must not be empty.
+fn parse_entry(form: &[u8]) -> Result<Entry, HttpError> {
+    let mut name = None;
+    let mut message = None;
+    for (key, value) in parse_form(form)? {
+        match key.as_str() {
+            "name" => name = Some(value),
+            "message" => message = Some(value),
+            _ => {}
+        }
+    }
+    let name = name.map(|text| text.trim().to_owned()).unwrap_or_default();
+    let message = message
+        .map(|text| text.trim().to_owned())
+        .unwrap_or_default();
+    if name.is_empty() || message.is_empty() {
+        return Err(HttpError::BadRequest(
+            "the form needs a name and a message, and neither may be empty",
+        ));
+    }
+    Ok(Entry { name, message })
+}
+
+/// Decodes `key=value&key=value`. In this encoding `+` stands for a space
+/// and `%XX` for the byte with that hex value; the bytes are UTF-8 text.
+fn parse_form(form: &[u8]) -> Result<Vec<(String, String)>, HttpError> {
+    let form = std::str::from_utf8(form)
+        .map_err(|_| HttpError::BadRequest("the form must be UTF-8 text"))?;
+    form.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((decode_form_text(key)?, decode_form_text(value)?))
+        })
+        .collect()
+}
+
+fn decode_form_text(text: &str) -> Result<String, HttpError> {
+    let bytes = percent_decode(&text.replace('+', " ")).ok_or(HttpError::BadRequest(
+        "the form has a % that is not followed by two hexadecimal digits",
+    ))?;
+    String::from_utf8(bytes)
+        .map_err(|_| HttpError::BadRequest("the form's percent escapes do not decode to UTF-8"))
+}
+
+/// Adds one entry to the end of the guestbook file.
+///
+/// Each entry is one line, stored in the form encoding we just decoded, so
+/// that a newline inside a message cannot break the file into bogus lines.
+/// The line is written with a single `write_all` to a file opened for
+/// appending, so entries never mix, and `sync_data` makes the operating
+/// system put it on the disk before we answer: after the 303, the entry
+/// survives even a power cut.
+fn append_entry(data_folder: &Path, entry: &Entry) -> io::Result<()> {
+    let line = format!(
+        "name={}&message={}\n",
+        percent_encode(&entry.name),
+        percent_encode(&entry.message)
+    );
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data_folder.join(GUESTBOOK_FILE))?;
+    file.write_all(line.as_bytes())?;
+    file.sync_data()
+}
+
+/// Reads all entries. A missing file is an empty guestbook. A last line
+/// without its newline was cut short (say, by a crash while writing) and
+/// is skipped, as is any line that does not decode.
+fn read_entries(data_folder: &Path) -> io::Result<Vec<Entry>> {
+    let contents = match fs::read(data_folder.join(GUESTBOOK_FILE)) {
+        Ok(contents) => contents,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(error),
+    };
+    let entries = contents
+        .split_inclusive(|&byte| byte == b'\n')
+        .filter_map(|line| line.strip_suffix(b"\n"))
+        .filter_map(|line| parse_entry(line).ok())
+        .collect();
+    Ok(entries)
+}
+
+/// Encodes text for storage: letters, digits and `-._~` stay, every other
+/// byte becomes `%XX`.
+fn percent_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
