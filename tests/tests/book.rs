@@ -12,6 +12,9 @@
 //! - Periods: every lesson is planned for one or two 45-minute periods.
 //! - Diffs: where the book or the README shows a diff, it is `diff -ruN`
 //!   (`diff -ru` leaves out new files, such as a lesson's new module).
+//! - Includes: every `{{#include PATH}}` names a file that exists, and every
+//!   `{{#include PATH:ANCHOR}}` an anchor that the file has, so the book
+//!   builds with mdBook although `cargo test` never runs it.
 //!
 //! "New code" is counted like this: for every file of `lessons/lessonNN`
 //! (the previous lesson's file of the same path, or nothing for a new file)
@@ -457,4 +460,98 @@ fn diffs_are_shown_with_new_files() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(shows_diff_without_new_files("see diff -ru a b"));
     assert!(!shows_diff_without_new_files("see diff -ruN a b"));
+}
+
+/// The `{{#include PATH}}` and `{{#include PATH:ANCHOR}}` directives of a
+/// Markdown text, as (line number, path, anchor).
+fn includes(markdown: &str) -> Vec<(usize, String, Option<String>)> {
+    let mut found = Vec::new();
+    for (index, line) in markdown.lines().enumerate() {
+        let mut rest = line;
+        while let Some(start) = rest.find("{{#include ") {
+            let after = &rest[start + "{{#include ".len()..];
+            let Some(end) = after.find("}}") else {
+                break;
+            };
+            let target = after[..end].trim();
+            let (path, anchor) = match target.split_once(':') {
+                Some((path, anchor)) => (path, Some(anchor.to_owned())),
+                None => (target, None),
+            };
+            found.push((index + 1, path.to_owned(), anchor));
+            rest = &after[end..];
+        }
+    }
+    found
+}
+
+/// mdBook fails (or, for an unknown anchor, silently includes nothing)
+/// when an include names a file or an anchor that does not exist. Lessons
+/// move and anchors get renamed, so every include of the book is resolved
+/// here, without mdBook: the file must exist, and a named anchor must have
+/// both its `ANCHOR: name` and its `ANCHOR_END: name` line.
+#[test]
+fn every_include_of_the_book_resolves() {
+    let chapters = root().join("docs/src");
+    let mut problems = Vec::new();
+    for entry in fs::read_dir(&chapters).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|extension| extension != "md") {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let markdown = fs::read_to_string(&path).unwrap();
+        for (line, included, anchor) in includes(&markdown) {
+            let Ok(text) = fs::read_to_string(chapters.join(&included)) else {
+                problems.push(format!("{name}:{line}: {included} does not exist"));
+                continue;
+            };
+            let Some(anchor) = anchor else {
+                continue;
+            };
+            // Line ranges (`:10:20`) are not used by the book; an anchor
+            // is a name.
+            if anchor.bytes().all(|byte| byte.is_ascii_digit() || byte == b':') {
+                problems.push(format!(
+                    "{name}:{line}: {included}:{anchor} is a line range; use a named anchor, \
+                     which moves with the code"
+                ));
+                continue;
+            }
+            // mdBook finds an anchor anywhere in a line, so that it works in
+            // a Rust comment (`// ANCHOR: name`) and in an HTML comment in
+            // Markdown (`<!-- ANCHOR: name -->`) alike.
+            let has = |marker: &str| {
+                text.lines().any(|code_line| {
+                    code_line.match_indices(marker).any(|(at, _)| {
+                        let named = code_line[at + marker.len()..].trim_start();
+                        let word: String = named
+                            .chars()
+                            .take_while(|&c| c.is_alphanumeric() || c == '_' || c == '-')
+                            .collect();
+                        word == anchor
+                    })
+                })
+            };
+            if !has("ANCHOR:") || !has("ANCHOR_END:") {
+                problems.push(format!(
+                    "{name}:{line}: {included} has no anchor `{anchor}` (ANCHOR: {anchor} ... ANCHOR_END: {anchor})"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn includes_are_found_with_and_without_anchors() {
+    let markdown = "text\n{{#include ../a.rs}}\n  {{#include ../b.rs:name}} and {{#include c.md}}\n";
+    assert_eq!(
+        includes(markdown),
+        vec![
+            (2, "../a.rs".to_owned(), None),
+            (3, "../b.rs".to_owned(), Some("name".to_owned())),
+            (3, "c.md".to_owned(), None),
+        ]
+    );
 }
