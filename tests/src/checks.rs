@@ -9,7 +9,7 @@
 //!
 //! Lesson 01 checks are lenient about everything except the one property
 //! each of them tests, so that a server with one mistake fails exactly the
-//! check for that mistake. From lesson 03 on, every response must be framed
+//! check for that mistake. From lesson 02 on, every response must be framed
 //! strictly (see `strict`). From lesson 11 on a server may keep the
 //! connection open (see `expect_connection`), and the checks that send
 //! several requests on one connection find each response by its length.
@@ -124,16 +124,22 @@ pub fn last_lesson() -> u8 {
     CHECKS.iter().map(|check| check.since).max().unwrap_or(1)
 }
 
+/// The last lesson whose answer to a good request is the page that shows
+/// the request (from lesson 05 on, a server serves files).
+const LAST_LESSON_WITH_REQUEST_PAGE: u8 = 4;
+
 /// A request every lesson answers with 200 (lesson 04 requires `Host`).
 const SIMPLE: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
 const LINE_ENDINGS: &str = "lesson01.md#line-endings";
 const WHOLE_HEAD: &str = "lesson01.md#reading-the-whole-head";
 const ONE_AT_A_TIME: &str = "lesson01.md#one-connection-at-a-time";
+const FRAMING: &str = "lesson02.md#framing-the-response";
+const READING_THE_HEAD: &str = "lesson02.md#reading-the-head-strictly";
+const HEAD_ERRORS: &str = "lesson02.md#status-codes-for-bad-heads";
+const CLOSING: &str = "lesson02.md#closing-the-connection";
 const REQUEST_LINE: &str = "lesson03.md#the-request-line";
-const FRAMING: &str = "lesson03.md#framing-the-response";
-const BAD_REQUESTS: &str = "lesson03.md#status-codes-for-bad-requests";
-const CLOSING: &str = "lesson03.md#closing-the-connection";
+const BAD_REQUESTS: &str = "lesson03.md#status-codes-for-bad-request-lines";
 const HEADER_FIELDS: &str = "lesson04.md#header-fields";
 const HOST: &str = "lesson04.md#the-host-header";
 const ESCAPING: &str = "lesson04.md#escaping-html";
@@ -207,7 +213,7 @@ pub static CHECKS: &[Check] = &[
     custom(
         "hallo-welt",
         1,
-        Some(1),
+        Some(2),
         WHOLE_HEAD,
         "GET /irgendwas HTTP/1.0 is answered with 200 and a body that says Hallo Welt",
         hallo_welt,
@@ -260,15 +266,49 @@ pub static CHECKS: &[Check] = &[
         "binary garbage (here the start of a TLS handshake) does not stop the server",
         garbage_bytes,
     ),
-    // Lesson 03: the request line, and strict framing of every response.
+    // Lesson 02: a proper response (strict framing of every response), the
+    // head read strictly, and the two-step close.
     status(
         "response-framing",
-        3,
+        2,
         FRAMING,
         "a GET gets 200 with Content-Type, a correct Content-Length and Connection: close",
         SIMPLE,
         200,
     ),
+    status(
+        "bare-lf-in-request",
+        2,
+        READING_THE_HEAD,
+        "every line of the request head must end with CR LF; a bare LF gets 400",
+        b"GET / HTTP/1.1\nHost: localhost\r\n\r\n",
+        400,
+    ),
+    status(
+        "leading-empty-line",
+        2,
+        READING_THE_HEAD,
+        "an empty line before the request line is ignored (RFC 9112, section 2.2)",
+        b"\r\nGET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        200,
+    ),
+    custom(
+        "long-target",
+        2,
+        None,
+        HEAD_ERRORS,
+        "a request line longer than the head limit (a 20 KiB target) gets 414, without a reset",
+        long_target,
+    ),
+    custom(
+        "large-header-section",
+        2,
+        None,
+        HEAD_ERRORS,
+        "a head larger than the limit (20 KiB of header fields) gets 431, without a reset",
+        large_header_section,
+    ),
+    // Lesson 03: the request line.
     custom(
         "page-shows-request-line",
         3,
@@ -350,22 +390,6 @@ pub static CHECKS: &[Check] = &[
         400,
     ),
     status(
-        "bare-lf-in-request",
-        3,
-        REQUEST_LINE,
-        "every line of the request head must end with CR LF; a bare LF gets 400",
-        b"GET / HTTP/1.1\nHost: localhost\r\n\r\n",
-        400,
-    ),
-    status(
-        "leading-empty-line",
-        3,
-        REQUEST_LINE,
-        "an empty line before the request line is ignored (RFC 9112, section 2.2)",
-        b"\r\nGET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
-        200,
-    ),
-    status(
         "version-2-0",
         3,
         BAD_REQUESTS,
@@ -380,14 +404,6 @@ pub static CHECKS: &[Check] = &[
         "a well-formed version other than HTTP/1.x gets 505: HTTP/0.9",
         b"GET / HTTP/0.9\r\nHost: localhost\r\n\r\n",
         505,
-    ),
-    status(
-        "version-1-2",
-        3,
-        REQUEST_LINE,
-        "a newer HTTP/1 minor version is served as HTTP/1.1: HTTP/1.2 gets 200",
-        b"GET / HTTP/1.2\r\nHost: localhost\r\n\r\n",
-        200,
     ),
     status(
         "method-post",
@@ -416,30 +432,21 @@ pub static CHECKS: &[Check] = &[
         501,
     ),
     custom(
-        "long-target",
+        "version-1-2",
         3,
         None,
-        BAD_REQUESTS,
-        "a request line longer than the head limit (a 20 KiB target) gets 414, without a reset",
-        long_target,
+        REQUEST_LINE,
+        "a newer HTTP/1 minor version is served as HTTP/1.1: HTTP/1.2 gets 200 (in lessons 03-04, the page that shows the request)",
+        version_1_2,
     ),
     custom(
-        "large-header-section",
-        3,
-        None,
-        BAD_REQUESTS,
-        "a head larger than the limit (20 KiB of header fields) gets 431, without a reset",
-        large_header_section,
-    ),
-    status(
         "absolute-form-target",
         3,
+        Some(4),
         REQUEST_LINE,
-        "an absolute-form target (http://example.com/x) is accepted: 200",
-        b"GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n",
-        200,
-    )
-    .until(4),
+        "an absolute-form target (http://example.com/x) is accepted: 200, and the page shows it",
+        absolute_form_target,
+    ),
     // Lesson 04: header fields and Host.
     custom(
         "header-fields-listed",
@@ -1325,7 +1332,7 @@ fn answered(exchange: &Exchange) -> Result<&Response, Failure> {
     Ok(response)
 }
 
-/// From lesson 03 on, every response must be framed strictly: CR LF line
+/// From lesson 02 on, every response must be framed strictly: CR LF line
 /// endings, a well-formed status line, `Content-Type`, a `Content-Length`
 /// that matches the body, `Connection: close` (see `expect_connection`),
 /// an explanation for every error status (in plain text, or for 404 in a
@@ -1723,6 +1730,23 @@ fn garbage_bytes(session: &Session) -> Result<(), Failure> {
 fn page_shows_request_line(session: &Session) -> Result<(), Failure> {
     let exchange = expect_page(session, b"GET /some/path?x=1 HTTP/1.0\r\n\r\n")?;
     expect_in_order(&exchange, &["GET", "/some/path?x=1", "HTTP/1.0"])
+}
+
+fn version_1_2(session: &Session) -> Result<(), Failure> {
+    if session.lesson() > LAST_LESSON_WITH_REQUEST_PAGE {
+        return expect_status(session, b"GET / HTTP/1.2\r\nHost: localhost\r\n\r\n", 200).map(drop);
+    }
+    let request = b"GET /minor-version HTTP/1.2\r\nHost: localhost\r\n\r\n";
+    let exchange = expect_page(session, request)?;
+    expect_in_order(&exchange, &["GET", "/minor-version"])
+}
+
+fn absolute_form_target(session: &Session) -> Result<(), Failure> {
+    let exchange = expect_page(
+        session,
+        b"GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n",
+    )?;
+    expect_in_order(&exchange, &["GET", "http://example.com/x"])
 }
 
 fn long_target(session: &Session) -> Result<(), Failure> {

@@ -144,13 +144,11 @@ fn assert_new_checks_fail_against_previous_lesson(lesson: u8) {
 }
 
 #[test]
-#[ignore = "re-cut in progress (issue 7)"]
 fn lesson02_checks_fail_against_lesson01() {
     assert_new_checks_fail_against_previous_lesson(2);
 }
 
 #[test]
-#[ignore = "re-cut in progress (issue 7)"]
 fn lesson03_checks_fail_against_lesson02() {
     assert_new_checks_fail_against_previous_lesson(3);
 }

@@ -6,10 +6,10 @@
 //! text "Hallo Welt". Then it closes the connection and waits for the next.
 //!
 //! What this lesson leaves out on purpose:
-//! - It does not check or understand the request. Lesson 03 parses the
-//!   request line, lesson 04 the header fields.
+//! - It does not check or understand the request. Lesson 02 reads the head
+//!   strictly, lesson 03 parses the request line, lesson 04 the header fields.
 //! - The response has no header fields, so the client only learns where the
-//!   body ends when the connection closes. Lesson 03 adds `Content-Length`.
+//!   body ends when the connection closes. Lesson 02 adds `Content-Length`.
 //! - It serves one connection at a time: while it talks to one client, all
 //!   others wait. Lesson 12 serves many clients at once.
 
@@ -29,7 +29,7 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The most bytes of request head we read. A client that sends more gets no
-/// answer; lesson 03 answers it with a proper error status instead.
+/// answer; lesson 02 answers it with a proper error status instead.
 const MAX_HEAD_BYTES: u64 = 8 * 1024;
 
 /// Lesson 01: answers every request with "Hallo Welt".
@@ -136,7 +136,7 @@ fn read_head(reader: &mut impl BufRead) -> io::Result<Option<String>> {
             return Ok(None);
         }
         // Lines should end with "\r\n", but tools like `nc` send a bare
-        // "\n". This lesson accepts both; lesson 03 becomes strict.
+        // "\n". This lesson accepts both; lesson 02 becomes strict.
         if line == b"\r\n" || line == b"\n" {
             return Ok(Some(request_line.unwrap_or_default()));
         }

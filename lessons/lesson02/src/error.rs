@@ -17,15 +17,12 @@ pub enum HttpError {
     UriTooLong,
     /// The head as a whole does not fit into `MAX_HEAD_BYTES`.
     HeadTooLarge,
-    /// The method is well-formed, but this server does not implement it.
-    NotImplemented(String),
-    /// The version is well-formed, but its major number is not 1.
-    VersionNotSupported(String),
     /// Reading from the connection failed, for example because the client
     /// reset it. There is usually nobody left to answer.
     Io(io::Error),
 }
 
+// ANCHOR: status
 impl HttpError {
     /// The status code that answers this error.
     pub fn status(&self) -> Status {
@@ -34,11 +31,10 @@ impl HttpError {
             HttpError::TimedOut => Status::RequestTimeout,
             HttpError::UriTooLong => Status::UriTooLong,
             HttpError::HeadTooLarge => Status::RequestHeaderFieldsTooLarge,
-            HttpError::NotImplemented(_) => Status::NotImplemented,
-            HttpError::VersionNotSupported(_) => Status::HttpVersionNotSupported,
             HttpError::Io(_) => Status::InternalServerError,
         }
     }
+    // ANCHOR_END: status
 
     /// One sentence for the client that says what was wrong.
     pub fn explanation(&self) -> String {
@@ -47,12 +43,6 @@ impl HttpError {
             HttpError::TimedOut => "the request did not arrive in time".to_owned(),
             HttpError::UriTooLong => "the request line is too long".to_owned(),
             HttpError::HeadTooLarge => "the request head is too large".to_owned(),
-            HttpError::NotImplemented(method) => {
-                format!("this server does not implement the method {method}")
-            }
-            HttpError::VersionNotSupported(version) => {
-                format!("this server speaks HTTP/1.0 and HTTP/1.1, not {version}")
-            }
             HttpError::Io(error) => format!("the connection failed: {error}"),
         }
     }

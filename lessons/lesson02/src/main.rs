@@ -1,20 +1,25 @@
-//! Lesson 03: The request line.
+//! Lesson 02: A proper response.
 //!
-//! Lesson 01 answered everything, even nonsense, with "Hallo Welt". Now the
-//! server reads the request head strictly (every line ends with CR LF, the
-//! head has a size limit) and parses its first line, the request line
-//! `GET /path HTTP/1.1`, by the rules of RFC 9112. A request that breaks a
-//! rule gets the status code that names the problem and a one-line
-//! explanation. A good request gets a page that shows what we understood.
+//! Lesson 01 wrote a bare status line and let the end of the connection mark
+//! the end of the body. Now every response has a real head: a status line
+//! with the right code, then `Content-Type` (what the body is),
+//! `Content-Length` (exactly where it ends) and `Connection: close`.
 //!
-//! Every response now carries `Content-Type`, `Content-Length` and
-//! `Connection: close`, so the client knows what the body is and where it
-//! ends. The code is split by concern: `request.rs` reads and parses,
-//! `response.rs` writes, `error.rs` names what can go wrong.
+//! The server also reads the request head strictly, by the rules of RFC 9112
+//! that need no understanding of its content: every line ends with CR LF,
+//! the head has a size limit, and a client must not go quiet or leave in the
+//! middle. A head that breaks one of these rules gets the status code that
+//! names the problem and a one-line explanation. Every other head still gets
+//! "Hallo Welt", now properly framed. And the connection is closed in two
+//! steps, so that the client reliably receives the answer.
+//!
+//! The code is split by concern: `request.rs` reads, `response.rs` writes,
+//! `error.rs` names what can go wrong.
 //!
 //! What this lesson leaves out on purpose:
-//! - Header fields are read but not looked at. Lesson 04 parses them.
-//! - Only GET is implemented; every other method gets 501 Not Implemented.
+//! - It does not look inside the head. Lesson 03 parses the request line,
+//!   lesson 04 the header fields.
+//! - Every well-formed request gets the same answer, whatever it asks for.
 //! - It still serves one connection at a time (lesson 12 serves many).
 
 mod error;
@@ -29,8 +34,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 
 use crate::error::HttpError;
-use crate::request::Request;
-use crate::response::{Response, Status, escape_html};
+use crate::response::{Response, Status};
 
 /// How long we wait for the next piece of a request before we give up on
 /// the client. Without a limit, one client that connects and never sends
@@ -45,7 +49,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 
-/// Lesson 03: parses the request line and answers bad requests properly.
+/// Lesson 02: answers with a properly framed response, and errors with their status.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -101,19 +105,22 @@ fn handle_connection(mut stream: TcpStream) -> io::Result<()> {
     // `BufReader` collects the bytes as they arrive, however the network
     // splits them, and lets `request.rs` read them line by line.
     let mut reader = BufReader::new(&stream);
-    let (response, method, target) = match request::read_request(&mut reader) {
-        Ok(Some(request)) => (respond(&request), request.method, request.target),
+    let (response, request_line) = match request::read_request(&mut reader) {
+        Ok(Some(request_line)) => (respond(), request_line),
         // The client closed the connection without sending a request, or the
         // connection broke: there is nobody left to answer.
         Ok(None) => return Ok(()),
         Err(HttpError::Io(error)) => return Err(error),
-        Err(error) => (Response::error(&error), "-".to_owned(), "-".to_owned()),
+        Err(error) => (Response::error(&error), String::new()),
     };
 
     let bytes_sent = response.write_to(&mut stream)?;
+    // This lesson does not parse the request line; splitting it at spaces is
+    // just enough to show the method and target in the log.
+    let mut words = request_line.split_whitespace();
     shared::log_request(&shared::RequestLog {
-        method: &method,
-        target: &target,
+        method: words.next().unwrap_or("-"),
+        target: words.next().unwrap_or("-"),
         status: response.status.code(),
         bytes_sent,
         duration: started.elapsed(),
@@ -121,29 +128,18 @@ fn handle_connection(mut stream: TcpStream) -> io::Result<()> {
     close_connection(&stream)
 }
 
-/// Decides what to answer to a well-formed request. In this lesson, every
-/// request gets a page that shows the three parts of its request line.
-fn respond(request: &Request) -> Response {
-    let page = format!(
-        "<!DOCTYPE html>\n\
-         <html lang=\"en\">\n\
-         <head><meta charset=\"utf-8\"><title>Your request</title></head>\n\
-         <body>\n\
-         <h1>Your request line</h1>\n\
-         <dl>\n\
-         <dt>Method</dt><dd>{method}</dd>\n\
-         <dt>Target</dt><dd>{target}</dd>\n\
-         <dt>Version</dt><dd>{version}</dd>\n\
-         </dl>\n\
-         </body>\n\
-         </html>\n",
-        method = escape_html(&request.method),
-        target = escape_html(&request.target),
-        version = request.version,
-    );
-    Response::html(Status::Ok, page)
+/// Decides what to answer to a well-formed request. In this lesson that is
+/// always the greeting of lesson 01, now with a proper head; lesson 03 looks
+/// at the request line first.
+fn respond() -> Response {
+    Response {
+        status: Status::Ok,
+        content_type: "text/plain; charset=utf-8",
+        body: b"Hallo Welt\n".to_vec(),
+    }
 }
 
+// ANCHOR: close_connection
 /// Closes the connection in two steps, so that the client reliably gets the
 /// whole response.
 ///
@@ -165,3 +161,4 @@ fn close_connection(stream: &TcpStream) -> io::Result<()> {
     let _ = io::copy(&mut stream.take(LINGER_MAX_BYTES), &mut io::sink());
     Ok(())
 }
+// ANCHOR_END: close_connection

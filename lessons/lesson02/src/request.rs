@@ -1,7 +1,5 @@
-//! Reading the request head from the connection and parsing its first line,
-//! the request line (RFC 9112, sections 2 and 3).
+//! Reading the request head from the connection (RFC 9112, section 2).
 
-use std::fmt;
 use std::io::{BufRead, Read};
 
 use crate::error::HttpError;
@@ -10,44 +8,22 @@ use crate::error::HttpError;
 /// (8 KiB is common); without one, a client could make us store endless data.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
 
-/// A request, as far as this lesson understands it.
-#[derive(Debug)]
-pub struct Request {
-    pub method: String,
-    pub target: String,
-    pub version: HttpVersion,
-}
-
-/// The two versions of HTTP/1 this server speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HttpVersion {
-    Http10,
-    Http11,
-}
-
-impl fmt::Display for HttpVersion {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HttpVersion::Http10 => formatter.write_str("HTTP/1.0"),
-            HttpVersion::Http11 => formatter.write_str("HTTP/1.1"),
-        }
-    }
-}
-
-/// Reads one request head from the connection and parses it.
+/// Reads one request head from the connection and returns its first line,
+/// the request line, as text. This lesson does not take it apart yet.
 ///
 /// Returns `Ok(None)` when the client closes the connection without sending
 /// anything: that is not an error, there is just nothing to answer.
-pub fn read_request(reader: &mut impl BufRead) -> Result<Option<Request>, HttpError> {
+pub fn read_request(reader: &mut impl BufRead) -> Result<Option<String>, HttpError> {
     let Some(lines) = read_head(reader)? else {
         return Ok(None);
     };
     let Some(request_line) = lines.first() else {
         return Ok(None);
     };
-    parse_request_line(request_line).map(Some)
+    Ok(Some(String::from_utf8_lossy(request_line).into_owned()))
 }
 
+// ANCHOR: read_head
 /// Reads the head line by line, up to the empty line that ends it, and
 /// returns its lines without their line endings.
 ///
@@ -97,101 +73,4 @@ fn read_head(reader: &mut impl BufRead) -> Result<Option<Vec<Vec<u8>>>, HttpErro
         lines.push(line_without_crlf.to_vec());
     }
 }
-
-// ANCHOR: parse_request_line
-/// Parses `method SP request-target SP HTTP-version`.
-///
-/// The checks run in an order that gives the most useful answer: first the
-/// shape of the line, then the version (505 if we do not speak it), then the
-/// method (501 if we do not implement it), and last the target.
-fn parse_request_line(line: &[u8]) -> Result<Request, HttpError> {
-    // Exactly one space between exactly three parts. A double space, a tab
-    // or a missing part all fail this one pattern.
-    let parts: Vec<&[u8]> = line.split(|&byte| byte == b' ').collect();
-    let [method, target, version] = parts.as_slice() else {
-        return Err(HttpError::BadRequest(
-            "the request line must be METHOD TARGET VERSION, separated by single spaces",
-        ));
-    };
-
-    if !is_token(method) {
-        return Err(HttpError::BadRequest(
-            "the method must be a token: letters, digits and a few symbols such as - and _",
-        ));
-    }
-    let version = parse_version(version)?;
-    // A token is plain ASCII, so this conversion loses nothing.
-    let method = String::from_utf8_lossy(method).into_owned();
-    if method != "GET" {
-        return Err(HttpError::NotImplemented(method));
-    }
-    if !is_valid_target(target) {
-        return Err(HttpError::BadRequest(
-            "the target must be a path that starts with / (or an absolute http:// URL) and uses only URL characters",
-        ));
-    }
-    Ok(Request {
-        method,
-        target: String::from_utf8_lossy(target).into_owned(),
-        version,
-    })
-}
-// ANCHOR_END: parse_request_line
-
-/// Parses `HTTP/` DIGIT `.` DIGIT. The name is case-sensitive.
-fn parse_version(text: &[u8]) -> Result<HttpVersion, HttpError> {
-    let bad_version = HttpError::BadRequest("the version must look like HTTP/1.1");
-    let Some(numbers) = text.strip_prefix(b"HTTP/") else {
-        return Err(bad_version);
-    };
-    let &[major, b'.', minor] = numbers else {
-        return Err(bad_version);
-    };
-    if !major.is_ascii_digit() || !minor.is_ascii_digit() {
-        return Err(bad_version);
-    }
-    // A newer minor version of HTTP/1 (say HTTP/1.2) must be understood as
-    // the newest one we know (RFC 9110, section 2.5), so only the major
-    // number can make us refuse.
-    match (major, minor) {
-        (b'1', b'0') => Ok(HttpVersion::Http10),
-        (b'1', _) => Ok(HttpVersion::Http11),
-        _ => Err(HttpError::VersionNotSupported(
-            String::from_utf8_lossy(text).into_owned(),
-        )),
-    }
-}
-
-/// A token is what HTTP allows as a method or a header field name: one or
-/// more letters, digits or the symbols below (RFC 9110, section 5.6.2).
-pub fn is_token(text: &[u8]) -> bool {
-    let is_token_character =
-        |byte: &u8| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(byte);
-    !text.is_empty() && text.iter().all(is_token_character)
-}
-
-/// Accepts the two forms of target a server sees for GET (RFC 9112,
-/// section 3.2): the origin-form `/path?query`, and the absolute-form
-/// `http://host/path?query` that clients use when they talk to a proxy.
-///
-/// Only the characters a URL may contain are allowed. Percent escapes such as
-/// `%20` pass through unchanged here; lesson 05 decodes them.
-fn is_valid_target(target: &[u8]) -> bool {
-    let is_url_character =
-        |byte: &u8| byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(byte);
-    let has_valid_form = target.starts_with(b"/") || is_absolute_url(target);
-    has_valid_form && target.iter().all(is_url_character)
-}
-
-/// Checks for `scheme://` at the start: a letter, then letters, digits, `+`,
-/// `-` or `.`, then `://`.
-fn is_absolute_url(target: &[u8]) -> bool {
-    let Some(separator) = target.windows(3).position(|window| window == b"://") else {
-        return false;
-    };
-    let Some(scheme) = target.get(..separator) else {
-        return false;
-    };
-    let is_scheme_character = |byte: &u8| byte.is_ascii_alphanumeric() || b"+-.".contains(byte);
-    scheme.first().is_some_and(u8::is_ascii_alphabetic) && scheme.iter().all(is_scheme_character)
-}
+// ANCHOR_END: read_head

@@ -14,8 +14,6 @@ pub enum Status {
     UriTooLong,
     RequestHeaderFieldsTooLarge,
     InternalServerError,
-    NotImplemented,
-    HttpVersionNotSupported,
 }
 
 impl Status {
@@ -27,8 +25,6 @@ impl Status {
             Status::UriTooLong => 414,
             Status::RequestHeaderFieldsTooLarge => 431,
             Status::InternalServerError => 500,
-            Status::NotImplemented => 501,
-            Status::HttpVersionNotSupported => 505,
         }
     }
 
@@ -40,8 +36,6 @@ impl Status {
             Status::UriTooLong => "URI Too Long",
             Status::RequestHeaderFieldsTooLarge => "Request Header Fields Too Large",
             Status::InternalServerError => "Internal Server Error",
-            Status::NotImplemented => "Not Implemented",
-            Status::HttpVersionNotSupported => "HTTP Version Not Supported",
         }
     }
 }
@@ -55,15 +49,6 @@ pub struct Response {
 }
 
 impl Response {
-    /// A response with an HTML page as its body.
-    pub fn html(status: Status, page: String) -> Response {
-        Response {
-            status,
-            content_type: "text/html; charset=utf-8",
-            body: page.into_bytes(),
-        }
-    }
-
     /// A response that explains an error in one line of plain text.
     pub fn error(error: &HttpError) -> Response {
         let status = error.status();
@@ -80,6 +65,7 @@ impl Response {
         }
     }
 
+    // ANCHOR: write_to
     /// Writes the status line, the header fields, the empty line and the
     /// body, and returns how many bytes that was.
     ///
@@ -107,21 +93,5 @@ impl Response {
         stream.flush()?;
         Ok(message.len() as u64)
     }
-}
-
-/// Replaces the characters that mean something in HTML, so that text from
-/// the request is shown as text and never runs as markup or script.
-pub fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            _ => escaped.push(character),
-        }
-    }
-    escaped
+    // ANCHOR_END: write_to
 }

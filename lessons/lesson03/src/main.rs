@@ -1,16 +1,14 @@
 //! Lesson 03: The request line.
 //!
-//! Lesson 01 answered everything, even nonsense, with "Hallo Welt". Now the
-//! server reads the request head strictly (every line ends with CR LF, the
-//! head has a size limit) and parses its first line, the request line
-//! `GET /path HTTP/1.1`, by the rules of RFC 9112. A request that breaks a
-//! rule gets the status code that names the problem and a one-line
-//! explanation. A good request gets a page that shows what we understood.
-//!
-//! Every response now carries `Content-Type`, `Content-Length` and
-//! `Connection: close`, so the client knows what the body is and where it
-//! ends. The code is split by concern: `request.rs` reads and parses,
-//! `response.rs` writes, `error.rs` names what can go wrong.
+//! Lesson 02 read the head strictly but never looked inside it: every
+//! well-formed head got "Hallo Welt". Now the server parses the first line,
+//! the request line `GET /path HTTP/1.1`, by the rules of RFC 9112: exactly
+//! three parts, separated by single spaces, each with its own syntax. A
+//! request line that breaks a rule gets 400 Bad Request; a well-formed one
+//! that asks for something we cannot do gets 501 Not Implemented (a method
+//! other than GET) or 505 HTTP Version Not Supported (a version other than
+//! HTTP/1.x). A good request gets a page that shows what we understood, with
+//! everything that came from the client escaped for HTML.
 //!
 //! What this lesson leaves out on purpose:
 //! - Header fields are read but not looked at. Lesson 04 parses them.
@@ -144,6 +142,7 @@ fn respond(request: &Request) -> Response {
     Response::html(Status::Ok, page)
 }
 
+// ANCHOR: close_connection
 /// Closes the connection in two steps, so that the client reliably gets the
 /// whole response.
 ///
@@ -165,3 +164,4 @@ fn close_connection(stream: &TcpStream) -> io::Result<()> {
     let _ = io::copy(&mut stream.take(LINGER_MAX_BYTES), &mut io::sink());
     Ok(())
 }
+// ANCHOR_END: close_connection

@@ -48,6 +48,7 @@ pub fn read_request(reader: &mut impl BufRead) -> Result<Option<Request>, HttpEr
     parse_request_line(request_line).map(Some)
 }
 
+// ANCHOR: read_head
 /// Reads the head line by line, up to the empty line that ends it, and
 /// returns its lines without their line endings.
 ///
@@ -97,6 +98,7 @@ fn read_head(reader: &mut impl BufRead) -> Result<Option<Vec<Vec<u8>>>, HttpErro
         lines.push(line_without_crlf.to_vec());
     }
 }
+// ANCHOR_END: read_head
 
 // ANCHOR: parse_request_line
 /// Parses `method SP request-target SP HTTP-version`.
