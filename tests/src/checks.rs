@@ -150,8 +150,9 @@ const METHODS: &str = "lesson05.md#methods-405-or-501";
 const HEAD: &str = "lesson06.md#head";
 const DATES: &str = "lesson06.md#dates";
 const CONDITIONAL: &str = "lesson06.md#conditional-get";
-const BODY: &str = "lesson08.md#reading-a-body";
-const EXPECT: &str = "lesson08.md#expect-100-continue";
+const BODY: &str = "lesson07.md#reading-a-body";
+const EXPECT: &str = "lesson07.md#expect-100-continue";
+const METHODS_PER_PATH: &str = "lesson07.md#which-methods-where";
 const GUESTBOOK: &str = "lesson08.md#the-guestbook";
 const UPLOADS: &str = "lesson10.md#storing-the-files";
 const MULTIPART: &str = "lesson10.md#how-a-browser-sends-a-file";
@@ -794,79 +795,89 @@ pub static CHECKS: &[Check] = &[
         "an If-Modified-Since that is not a date is ignored: 200 with the file",
         conditional::invalid_date_ignored,
     ),
-    // Lesson 08: POST, with a body; the guestbook.
+    // Lesson 07: POST, with a body, watched through /echo, the course's
+    // echo resource.
     custom(
         "body-in-pieces",
-        8,
+        7,
         None,
         BODY,
-        "a guestbook entry of 48 KiB sent in 16 pieces is read to its last byte: 303, and the page shows all of it",
+        "a POST of 48 KiB to /echo (the course's echo resource, which answers 200 with the body it received) sent in 16 pieces is read to its last byte: 200 with exactly those bytes",
         posting::body_in_pieces,
     ),
     custom(
         "length-required",
-        8,
+        7,
         None,
         BODY,
-        "a POST without Content-Length gets 411 Length Required",
+        "a POST to /echo (the course's echo resource) without Content-Length gets 411 Length Required",
         posting::length_required,
     ),
     custom(
         "bad-content-length",
-        8,
+        7,
         None,
         BODY,
-        "a Content-Length that is not one plain number (-1, 1e3, +5, abc, empty, 0x5, \"5, 6\", two different fields, 2^64) gets 400",
+        "a POST to /echo (the course's echo resource) whose Content-Length is not one plain number (-1, 1e3, +5, abc, empty, 0x5, \"5, 6\", two different fields, 2^64) gets 400",
         posting::bad_content_length,
     ),
     custom(
         "repeated-content-length",
-        8,
+        7,
         None,
         BODY,
-        "the same Content-Length twice (two fields, or \"N, N\") is accepted: the guestbook POST gets 303",
+        "the same Content-Length twice (two fields, or \"N, N\") is accepted: /echo (the course's echo resource) answers 200 with the body",
         posting::repeated_content_length,
     ),
     custom(
         "body-too-large",
-        8,
+        7,
         None,
         BODY,
-        "a declared length of 10^15 bytes gets 413 at once, without waiting for the body",
+        "a POST to /echo (the course's echo resource) that declares 10^15 bytes gets 413 at once, without waiting for the body",
         posting::body_too_large,
     ),
     custom(
         "transfer-encoding",
-        8,
+        7,
         None,
         BODY,
-        "a body with Transfer-Encoding: chunked gets 501 Not Implemented",
+        "a POST to /echo (the course's echo resource) with Transfer-Encoding: chunked gets 501 Not Implemented",
         posting::transfer_encoding,
     ),
     custom(
         "transfer-encoding-with-length",
-        8,
+        7,
         None,
         BODY,
-        "Transfer-Encoding together with Content-Length, or in an HTTP/1.0 request, gets 400",
+        "a POST to /echo (the course's echo resource) with Transfer-Encoding together with Content-Length, or in an HTTP/1.0 request, gets 400",
         posting::transfer_encoding_with_length,
     ),
     custom(
         "expect-continue",
-        8,
+        7,
         None,
         EXPECT,
-        "with Expect: 100-continue, HTTP/1.1 100 Continue comes before the client sends the body, then the final response",
+        "a POST to /echo (the course's echo resource) with Expect: 100-continue gets HTTP/1.1 100 Continue before the client sends the body, then 200 with the body",
         posting::expect_continue,
     ),
     custom(
         "no-continue-before-error",
-        8,
+        7,
         None,
         EXPECT,
-        "no 100 Continue precedes a refusal: Expect with a body too large gets only 413, without Content-Length only 411",
+        "no 100 Continue precedes a refusal: a POST to /echo (the course's echo resource) with Expect and a body too large gets only 413, without Content-Length only 411",
         posting::no_continue_before_error,
     ),
+    custom(
+        "allow-lists-post",
+        7,
+        None,
+        METHODS_PER_PATH,
+        "PUT to /echo (the course's echo resource) gets 405 with POST in Allow; POST to a file gets 405 with Allow: GET, HEAD and without POST",
+        posting::allow_lists_post,
+    ),
+    // Lesson 08: forms and the guestbook.
     custom(
         "guestbook-form",
         8,
@@ -924,12 +935,12 @@ pub static CHECKS: &[Check] = &[
         run: Run::Restarting(posting::guestbook_survives_restart),
     },
     custom(
-        "allow-lists-post",
+        "guestbook-allow",
         8,
         None,
         GUESTBOOK,
-        "PUT to /guestbook gets 405 with Allow: GET, HEAD, POST; POST to a file gets 405 without POST in Allow",
-        posting::allow_lists_post,
+        "PUT to /guestbook gets 405 with Allow: GET, HEAD, POST",
+        posting::guestbook_allow,
     ),
     // Lesson 10: file uploads from an HTML form.
     custom(

@@ -15,7 +15,7 @@
 //!       lead out of the root),
 //!     secret-link.txt -> ../secret.txt, outside -> .. (symbolic links),
 //!     pipe (a named pipe that blocks whoever opens it)
-//!   data/              the data folder of lesson 08 (--data), empty
+//!   data/              the data folder of lesson 08 on (--data), empty
 //!   access.log         written by the server from lesson 14 on (--access-log)
 //! ```
 //!

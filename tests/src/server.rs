@@ -37,7 +37,7 @@ const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 pub const FIRST_LESSON_WITH_ROOT: u8 = 5;
 
 /// The first lesson that stores data (`--data`).
-pub const FIRST_LESSON_WITH_DATA: u8 = 7;
+pub const FIRST_LESSON_WITH_DATA: u8 = 8;
 
 /// The first lesson that keeps connections open (`--idle-timeout`).
 pub const FIRST_LESSON_WITH_KEEP_ALIVE: u8 = 11;
@@ -196,9 +196,9 @@ impl Server {
         Server::start(command, false, None)
     }
 
-    /// Starts `program` on the files of `fixture`: a lesson from 04 on
-    /// gets `--root`, from 06 on also `--data`, from 07 on
-    /// `--idle-timeout`, from 08 on `--max-connections`, from 09 on
+    /// Starts `program` on the files of `fixture`: a lesson from 05 on
+    /// gets `--root`, from 08 on also `--data`, from 11 on
+    /// `--idle-timeout`, from 12 on `--max-connections`, from 14 on
     /// `--access-log`. A command gets the same values in its placeholders.
     pub fn launch(
         program: &Program,

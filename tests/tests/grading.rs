@@ -169,13 +169,11 @@ fn lesson06_checks_fail_against_lesson05() {
 }
 
 #[test]
-#[ignore = "re-cut in progress (issue 7)"]
 fn lesson07_checks_fail_against_lesson06() {
     assert_new_checks_fail_against_previous_lesson(7);
 }
 
 #[test]
-#[ignore = "re-cut in progress (issue 7)"]
 fn lesson08_checks_fail_against_lesson07() {
     assert_new_checks_fail_against_previous_lesson(8);
 }

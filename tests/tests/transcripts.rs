@@ -104,7 +104,7 @@ use grader::server::{self, Server};
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The first lesson that stores data and therefore needs `--data FOLDER`.
-const FIRST_LESSON_WITH_DATA: u8 = 7;
+const FIRST_LESSON_WITH_DATA: u8 = 8;
 
 /// The first lesson with `--access-log FILE`, and the name of that file in
 /// the data folder (the name `tail -n N` commands use).

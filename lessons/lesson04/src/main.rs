@@ -13,7 +13,7 @@
 //!
 //! What this lesson leaves out on purpose:
 //! - No header field changes what we answer yet. Later lessons use them
-//!   (`If-Modified-Since` in lesson 06, `Content-Length` in lesson 08).
+//!   (`If-Modified-Since` in lesson 06, `Content-Length` in lesson 07).
 //! - Only GET is implemented; every other method gets 501 Not Implemented.
 //! - It still serves one connection at a time (lesson 12 serves many).
 

@@ -11,7 +11,7 @@
 //!
 //! What this lesson leaves out on purpose:
 //! - Only GET is allowed. Other methods HTTP defines get 405 Method Not
-//!   Allowed, unknown ones 501. Lesson 06 adds HEAD, lesson 08 POST.
+//!   Allowed, unknown ones 501. Lesson 06 adds HEAD, lesson 07 POST.
 //! - No caching headers (`Last-Modified` comes in lesson 06), no folder
 //!   listings and no redirects for folders without a trailing slash
 //!   (lesson 14).

@@ -11,7 +11,7 @@
 //! What this lesson leaves out on purpose:
 //! - `ETag` and `If-None-Match`, the more precise way to ask the same
 //!   question, come in lesson 14.
-//! - Only GET and HEAD are allowed; POST comes in lesson 08.
+//! - Only GET and HEAD are allowed; POST comes in lesson 07.
 //! - It still serves one connection at a time (lesson 12 serves many).
 
 mod error;

@@ -26,8 +26,6 @@ pub enum HttpError {
     LengthRequired,
     /// The body is larger than the limit, which is given in bytes.
     ContentTooLarge(u64),
-    /// The body is in a format this server does not accept here.
-    UnsupportedMediaType,
     /// The body is sent with `Transfer-Encoding`, which this lesson does not
     /// implement.
     TransferEncodingNotImplemented,
@@ -56,7 +54,6 @@ impl HttpError {
             HttpError::MethodNotAllowed { .. } => Status::MethodNotAllowed,
             HttpError::LengthRequired => Status::LengthRequired,
             HttpError::ContentTooLarge(_) => Status::ContentTooLarge,
-            HttpError::UnsupportedMediaType => Status::UnsupportedMediaType,
             HttpError::TransferEncodingNotImplemented => Status::NotImplemented,
             HttpError::TimedOut => Status::RequestTimeout,
             HttpError::UriTooLong => Status::UriTooLong,
@@ -81,9 +78,6 @@ impl HttpError {
             }
             HttpError::ContentTooLarge(limit) => {
                 format!("the body is larger than this server accepts here ({limit} bytes)")
-            }
-            HttpError::UnsupportedMediaType => {
-                "send the form as application/x-www-form-urlencoded".to_owned()
             }
             HttpError::TransferEncodingNotImplemented => {
                 "this server does not implement Transfer-Encoding; send Content-Length instead"

@@ -160,7 +160,7 @@ fn strip_scheme_and_host(target: &str) -> &str {
 
 /// Decodes percent escapes such as `%20` (a space) into the bytes they
 /// stand for. Returns `None` when a `%` is not followed by two hex digits.
-pub fn percent_decode(text: &str) -> Option<Vec<u8>> {
+fn percent_decode(text: &str) -> Option<Vec<u8>> {
     let mut decoded = Vec::with_capacity(text.len());
     let mut bytes = text.bytes();
     while let Some(byte) = bytes.next() {

@@ -1,30 +1,30 @@
-//! Lesson 08: POST, receiving data.
+//! Lesson 07: Request bodies.
 //!
 //! Until now, data only flowed from the server to the client. With POST the
 //! client sends data too, as a body after the head, like the form fields the
 //! original tutorial mentions. The new idea is reading that body:
 //! `Content-Length` says how many bytes follow, and we read exactly that
-//! many, however they arrive (`body.rs`).
+//! many, however they arrive (`body.rs`). A request whose length is
+//! missing, malformed, ambiguous or too large is refused before a single
+//! byte of its body is read.
 //!
-//! A small application uses it: a guestbook (`guestbook.rs`), a form whose
-//! entries are stored in the data folder and shown to every visitor at
-//! /guestbook.
+//! To watch it work, the server has one tiny resource: `POST /echo`
+//! answers with the body it received, unchanged. Every other path still
+//! allows only GET and HEAD.
 //!
 //! What this lesson leaves out on purpose:
+//! - Doing something useful with a body. Lesson 08 decodes an HTML form
+//!   and keeps a guestbook.
 //! - `Transfer-Encoding: chunked` bodies are refused with 501.
-//! - File uploads. A browser sends a file in a form as
-//!   `multipart/form-data`, an encoding of its own; lesson 10 reads it.
 //! - The connection still closes after every response (lesson 11 keeps it
 //!   open), and one connection is served at a time (lesson 12).
 
 mod body;
 mod error;
 mod files;
-mod guestbook;
 mod request;
 mod response;
 
-use std::fs;
 use std::io::{self, BufReader, Read};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -50,7 +50,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 
-/// Lesson 08: serves files, and receives data with POST.
+/// Lesson 07: serves files, and reads request bodies.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -61,19 +61,6 @@ struct Cli {
     /// it is ever sent. The default is the course's sample site.
     #[arg(long, default_value = shared::SAMPLE_SITE)]
     root: PathBuf,
-
-    /// The folder where the guestbook is kept. It is created if it does not
-    /// exist.
-    #[arg(long, default_value = "data")]
-    data: PathBuf,
-}
-
-/// What every connection needs to know, gathered in one place.
-struct Config {
-    /// The folder of static files, canonical (see `files.rs`).
-    document_root: PathBuf,
-    /// The folder for the guestbook, canonical too.
-    data_folder: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -91,18 +78,6 @@ fn main() -> ExitCode {
             eprintln!("error: cannot use --root {}: {error}", cli.root.display());
             return ExitCode::FAILURE;
         }
-    };
-
-    let data_folder = match prepare_data_folder(&cli.data) {
-        Ok(path) => path,
-        Err(error) => {
-            eprintln!("error: cannot use --data {}: {error}", cli.data.display());
-            return ExitCode::FAILURE;
-        }
-    };
-    let config = Config {
-        document_root,
-        data_folder,
     };
 
     // Binding claims the port; from now on the operating system queues
@@ -134,7 +109,7 @@ fn main() -> ExitCode {
                 continue;
             }
         };
-        if let Err(error) = handle_connection(stream, &config) {
+        if let Err(error) = handle_connection(stream, &document_root) {
             eprintln!("connection ended early: {error}");
         }
     }
@@ -142,7 +117,7 @@ fn main() -> ExitCode {
 }
 
 /// Reads one request from the connection and answers it.
-fn handle_connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
+fn handle_connection(mut stream: TcpStream, document_root: &Path) -> io::Result<()> {
     let started = Instant::now();
     stream.set_read_timeout(Some(READ_TIMEOUT))?;
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
@@ -152,7 +127,7 @@ fn handle_connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
     let mut reader = BufReader::new(&stream);
     let (response, method, target) = match request::read_request(&mut reader) {
         Ok(Some(request)) => (
-            respond(&request, &mut reader, &stream, config),
+            respond(&request, &mut reader, &stream, document_root),
             request.method,
             request.target,
         ),
@@ -184,9 +159,9 @@ fn respond(
     request: &Request,
     reader: &mut BufReader<&TcpStream>,
     stream: &TcpStream,
-    config: &Config,
+    document_root: &Path,
 ) -> Response {
-    match answer(request, reader, stream, config) {
+    match answer(request, reader, stream, document_root) {
         Ok(response) => response,
         Err(error) => {
             if let HttpError::Io(io_error) = &error {
@@ -197,10 +172,11 @@ fn respond(
     }
 }
 
+// ANCHOR: routing
 /// What a request's path names.
 enum Route {
-    /// `/guestbook`: the guestbook page and its form.
-    Guestbook,
+    /// `/echo`: sends back the body of a POST.
+    Echo,
     /// Anything else: a file in the document root.
     StaticFile,
 }
@@ -209,7 +185,7 @@ impl Route {
     /// The methods this kind of path allows, for the `Allow` field of 405.
     fn allowed_methods(&self) -> &'static str {
         match self {
-            Route::Guestbook => "GET, HEAD, POST",
+            Route::Echo => "POST",
             Route::StaticFile => "GET, HEAD",
         }
     }
@@ -219,18 +195,15 @@ fn answer(
     request: &Request,
     reader: &mut BufReader<&TcpStream>,
     stream: &TcpStream,
-    config: &Config,
+    document_root: &Path,
 ) -> Result<Response, HttpError> {
     // A request whose body we cannot frame is refused whatever its method.
     body::body_length(request)?;
 
     let route = route(&request.target)?;
     match (route, request.method.as_str()) {
-        (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder),
-        (Route::Guestbook, "POST") => {
-            guestbook::add_entry(&config.data_folder, request, reader, stream)
-        }
-        (Route::StaticFile, "GET" | "HEAD") => files::serve_file(&config.document_root, request),
+        (Route::Echo, "POST") => echo(request, reader, stream),
+        (Route::StaticFile, "GET" | "HEAD") => files::serve_file(document_root, request),
         (route, _) => Err(HttpError::MethodNotAllowed {
             method: request.method.clone(),
             allowed: route.allowed_methods(),
@@ -243,16 +216,38 @@ fn answer(
 fn route(target: &str) -> Result<Route, HttpError> {
     let segments = files::path_segments(target)?;
     match segments.as_slice() {
-        [page] if page == "guestbook" => Ok(Route::Guestbook),
+        [page] if page == "echo" => Ok(Route::Echo),
         _ => Ok(Route::StaticFile),
     }
 }
+// ANCHOR_END: routing
 
-/// Creates the data folder if needed and returns its canonical path.
-fn prepare_data_folder(data_folder: &Path) -> io::Result<PathBuf> {
-    fs::create_dir_all(data_folder)?;
-    data_folder.canonicalize()
+// ANCHOR: echo
+/// The largest body `/echo` accepts. It keeps the body in memory to send
+/// it back, so it takes only a little.
+const MAX_ECHO_BYTES: u64 = 64 * 1024;
+
+/// Answers `POST /echo` with the body it received, byte for byte, so that
+/// you can watch `body.rs` at work with `nc` or curl.
+fn echo(
+    request: &Request,
+    reader: &mut impl io::BufRead,
+    stream: &TcpStream,
+) -> Result<Response, HttpError> {
+    let length = body::expect_body(request, stream, MAX_ECHO_BYTES)?;
+    let mut received = Vec::new();
+    body::copy_body(reader, length, &mut received)?;
+    Ok(Response {
+        status: response::Status::Ok,
+        content_type: "text/plain; charset=utf-8".to_owned(),
+        // The body is whatever the client sent, markup included. `nosniff`
+        // tells a browser to trust our Content-Type and never to run it as
+        // a page or a script.
+        header_fields: vec![("X-Content-Type-Options", "nosniff".to_owned())],
+        body: response::Body::Bytes(received),
+    })
 }
+// ANCHOR_END: echo
 
 /// Closes the connection in two steps, so that the client reliably gets the
 /// whole response.

@@ -11,7 +11,6 @@ use crate::error::HttpError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Ok,
-    SeeOther,
     NotModified,
     BadRequest,
     Forbidden,
@@ -20,7 +19,6 @@ pub enum Status {
     RequestTimeout,
     LengthRequired,
     ContentTooLarge,
-    UnsupportedMediaType,
     UriTooLong,
     RequestHeaderFieldsTooLarge,
     InternalServerError,
@@ -32,7 +30,6 @@ impl Status {
     pub fn code(self) -> u16 {
         match self {
             Status::Ok => 200,
-            Status::SeeOther => 303,
             Status::NotModified => 304,
             Status::BadRequest => 400,
             Status::Forbidden => 403,
@@ -41,7 +38,6 @@ impl Status {
             Status::RequestTimeout => 408,
             Status::LengthRequired => 411,
             Status::ContentTooLarge => 413,
-            Status::UnsupportedMediaType => 415,
             Status::UriTooLong => 414,
             Status::RequestHeaderFieldsTooLarge => 431,
             Status::InternalServerError => 500,
@@ -53,7 +49,6 @@ impl Status {
     pub fn reason(self) -> &'static str {
         match self {
             Status::Ok => "OK",
-            Status::SeeOther => "See Other",
             Status::NotModified => "Not Modified",
             Status::BadRequest => "Bad Request",
             Status::Forbidden => "Forbidden",
@@ -62,7 +57,6 @@ impl Status {
             Status::RequestTimeout => "Request Timeout",
             Status::LengthRequired => "Length Required",
             Status::ContentTooLarge => "Content Too Large",
-            Status::UnsupportedMediaType => "Unsupported Media Type",
             Status::UriTooLong => "URI Too Long",
             Status::RequestHeaderFieldsTooLarge => "Request Header Fields Too Large",
             Status::InternalServerError => "Internal Server Error",
@@ -124,27 +118,6 @@ impl Response {
         }
     }
 
-    /// Sends the browser on to `location`, where it makes a GET. This is the
-    /// usual answer to a form: reloading the page then repeats the GET, not
-    /// the POST.
-    pub fn see_other(location: &str) -> Response {
-        let mut response = Response::text(Status::SeeOther, format!("See {location}\n"));
-        response
-            .header_fields
-            .push(("Location", location.to_owned()));
-        response
-    }
-
-    /// A response with a short plain-text body.
-    fn text(status: Status, text: String) -> Response {
-        Response {
-            status,
-            content_type: "text/plain; charset=utf-8".to_owned(),
-            header_fields: Vec::new(),
-            body: Body::Bytes(text.into_bytes()),
-        }
-    }
-
     /// The answer to a conditional GET when the client's copy is still
     /// current: no body, only the date the file last changed.
     pub fn not_modified(last_modified: String) -> Response {
@@ -177,7 +150,12 @@ impl Response {
                 status.reason(),
                 error.explanation()
             );
-            Response::text(status, text)
+            Response {
+                status,
+                content_type: "text/plain; charset=utf-8".to_owned(),
+                header_fields: Vec::new(),
+                body: Body::Bytes(text.into_bytes()),
+            }
         };
         // RFC 9110, section 15.5.6: a 405 must say which methods are allowed.
         if let HttpError::MethodNotAllowed { allowed, .. } = error {
@@ -255,21 +233,4 @@ impl Response {
         stream.flush()?;
         Ok(bytes_sent)
     }
-}
-
-/// Replaces the characters that mean something in HTML, so that text from
-/// the request is shown as text and never runs as markup or script.
-pub fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            _ => escaped.push(character),
-        }
-    }
-    escaped
 }

@@ -1,19 +1,18 @@
-//! Lesson 08: POST, receiving data.
+//! Lesson 08: Forms and a guestbook.
 //!
-//! Until now, data only flowed from the server to the client. With POST the
-//! client sends data too, as a body after the head, like the form fields the
-//! original tutorial mentions. The new idea is reading that body:
-//! `Content-Length` says how many bytes follow, and we read exactly that
-//! many, however they arrive (`body.rs`).
-//!
-//! A small application uses it: a guestbook (`guestbook.rs`), a form whose
-//! entries are stored in the data folder and shown to every visitor at
-//! /guestbook.
+//! Lesson 07 read a request body; this lesson does something useful with
+//! one. A browser sends the fields of an HTML form as the body of a POST,
+//! encoded as `application/x-www-form-urlencoded`. The guestbook
+//! (`guestbook.rs`) decodes such a form, stores each entry durably in the
+//! data folder, and shows all entries to every visitor at /guestbook,
+//! escaped so that nobody's text can run as a script in somebody else's
+//! browser.
 //!
 //! What this lesson leaves out on purpose:
-//! - `Transfer-Encoding: chunked` bodies are refused with 501.
 //! - File uploads. A browser sends a file in a form as
-//!   `multipart/form-data`, an encoding of its own; lesson 10 reads it.
+//!   `multipart/form-data`, an encoding of its own; lessons 09 and 10 read
+//!   it.
+//! - `Transfer-Encoding: chunked` bodies are still refused with 501.
 //! - The connection still closes after every response (lesson 11 keeps it
 //!   open), and one connection is served at a time (lesson 12).
 
@@ -50,7 +49,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 
-/// Lesson 08: serves files, and receives data with POST.
+/// Lesson 08: serves files, and keeps a guestbook.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -199,6 +198,8 @@ fn respond(
 
 /// What a request's path names.
 enum Route {
+    /// `/echo`: sends back the body of a POST.
+    Echo,
     /// `/guestbook`: the guestbook page and its form.
     Guestbook,
     /// Anything else: a file in the document root.
@@ -209,6 +210,7 @@ impl Route {
     /// The methods this kind of path allows, for the `Allow` field of 405.
     fn allowed_methods(&self) -> &'static str {
         match self {
+            Route::Echo => "POST",
             Route::Guestbook => "GET, HEAD, POST",
             Route::StaticFile => "GET, HEAD",
         }
@@ -226,6 +228,7 @@ fn answer(
 
     let route = route(&request.target)?;
     match (route, request.method.as_str()) {
+        (Route::Echo, "POST") => echo(request, reader, stream),
         (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder),
         (Route::Guestbook, "POST") => {
             guestbook::add_entry(&config.data_folder, request, reader, stream)
@@ -243,9 +246,35 @@ fn answer(
 fn route(target: &str) -> Result<Route, HttpError> {
     let segments = files::path_segments(target)?;
     match segments.as_slice() {
+        [page] if page == "echo" => Ok(Route::Echo),
         [page] if page == "guestbook" => Ok(Route::Guestbook),
         _ => Ok(Route::StaticFile),
     }
+}
+
+/// The largest body `/echo` accepts. It keeps the body in memory to send
+/// it back, so it takes only a little.
+const MAX_ECHO_BYTES: u64 = 64 * 1024;
+
+/// Answers `POST /echo` with the body it received, byte for byte, so that
+/// you can watch `body.rs` at work with `nc` or curl.
+fn echo(
+    request: &Request,
+    reader: &mut impl io::BufRead,
+    stream: &TcpStream,
+) -> Result<Response, HttpError> {
+    let length = body::expect_body(request, stream, MAX_ECHO_BYTES)?;
+    let mut received = Vec::new();
+    body::copy_body(reader, length, &mut received)?;
+    Ok(Response {
+        status: response::Status::Ok,
+        content_type: "text/plain; charset=utf-8".to_owned(),
+        // The body is whatever the client sent, markup included. `nosniff`
+        // tells a browser to trust our Content-Type and never to run it as
+        // a page or a script.
+        header_fields: vec![("X-Content-Type-Options", "nosniff".to_owned())],
+        body: response::Body::Bytes(received),
+    })
 }
 
 /// Creates the data folder if needed and returns its canonical path.

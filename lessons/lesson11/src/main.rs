@@ -164,6 +164,8 @@ fn respond(
 
 /// What a request's path names.
 enum Route {
+    /// `/echo`: sends back the body of a POST.
+    Echo,
     /// `/guestbook`: the guestbook page and its form.
     Guestbook,
     /// `/uploads`: where the upload form sends its files.
@@ -178,6 +180,7 @@ impl Route {
     /// The methods this kind of path allows, for the `Allow` field of 405.
     fn allowed_methods(&self) -> &'static str {
         match self {
+            Route::Echo => "POST",
             Route::Guestbook => "GET, HEAD, POST",
             Route::Uploads => "POST",
             Route::Upload => "GET, HEAD",
@@ -194,6 +197,7 @@ fn answer(
 ) -> Result<Response, HttpError> {
     let route = route(&request.target)?;
     match (route, request.method.as_str()) {
+        (Route::Echo, "POST") => echo(request, body, stream),
         (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder),
         (Route::Guestbook, "POST") => {
             guestbook::add_entry(&config.data_folder, request, body, stream)
@@ -219,6 +223,7 @@ fn answer(
 fn route(target: &str) -> Result<Route, HttpError> {
     let segments = files::path_segments(target)?;
     match segments.as_slice() {
+        [page] if page == "echo" => Ok(Route::Echo),
         [page] if page == "guestbook" => Ok(Route::Guestbook),
         [folder] if folder == uploads::UPLOADS_FOLDER => Ok(Route::Uploads),
         [folder, rest @ ..] if folder == uploads::UPLOADS_FOLDER => {
@@ -231,6 +236,31 @@ fn route(target: &str) -> Result<Route, HttpError> {
         }
         _ => Ok(Route::StaticFile),
     }
+}
+
+/// The largest body `/echo` accepts. It keeps the body in memory to send
+/// it back, so it takes only a little.
+const MAX_ECHO_BYTES: u64 = 64 * 1024;
+
+/// Answers `POST /echo` with the body it received, byte for byte, so that
+/// you can watch `body.rs` at work with `nc` or curl.
+fn echo(
+    request: &Request,
+    reader: &mut impl io::BufRead,
+    stream: &TcpStream,
+) -> Result<Response, HttpError> {
+    let length = body::expect_body(request, stream, MAX_ECHO_BYTES)?;
+    let mut received = Vec::new();
+    body::copy_body(reader, length, &mut received)?;
+    Ok(Response {
+        status: response::Status::Ok,
+        content_type: "text/plain; charset=utf-8".to_owned(),
+        // The body is whatever the client sent, markup included. `nosniff`
+        // tells a browser to trust our Content-Type and never to run it as
+        // a page or a script.
+        header_fields: vec![("X-Content-Type-Options", "nosniff".to_owned())],
+        body: response::Body::Bytes(received),
+    })
 }
 
 /// Creates the data folder if needed and returns its canonical path.

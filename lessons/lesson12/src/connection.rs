@@ -1,6 +1,6 @@
 //! One connection from start to end.
 //!
-//! Until lesson 08, a connection carried one request and one response. Now
+//! Until lesson 10, a connection carried one request and one response. Now
 //! it carries as many as the client wants, one after the other: the client
 //! saves a TCP handshake (and, for HTTPS, a TLS handshake) for every request
 //! after the first. The loop in `handle_connection` ends when the client

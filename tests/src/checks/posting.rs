@@ -1,4 +1,6 @@
-//! Lesson 08: reading a body, `Expect: 100-continue`, and the guestbook.
+//! Lesson 07: reading a body and `Expect: 100-continue`, watched through
+//! the course's echo resource, `POST /echo`, which answers 200 with the
+//! body it received. Lesson 08: forms and the guestbook.
 
 use std::time::Duration;
 
@@ -19,6 +21,12 @@ const HUGE_LENGTH: &str = "1000000000000000";
 const WAIT_FOR_ANSWER: Duration = Duration::from_secs(3);
 
 const FORM_TYPE: &str = "application/x-www-form-urlencoded";
+
+/// The course's echo resource: a POST to it is answered with 200 and the
+/// body the server received. It must accept bodies of at least
+/// `ECHO_AT_LEAST` bytes.
+const ECHO: &str = "/echo";
+const ECHO_AT_LEAST: usize = 48 * 1024;
 
 /// A text no earlier grading run has used, so that an old guestbook entry
 /// cannot make a check pass.
@@ -45,6 +53,43 @@ fn guestbook_post(body: &str) -> Request {
 /// The head of a form POST to the guestbook, without a length.
 fn guestbook_head() -> Request {
     Request::post("/guestbook").field("Content-Type", FORM_TYPE)
+}
+
+/// A POST to the echo resource with `body`.
+fn echo_post(body: impl Into<Vec<u8>>) -> Request {
+    echo_head().body(body)
+}
+
+/// The head of a POST to the echo resource, without a length.
+fn echo_head() -> Request {
+    Request::post(ECHO)
+}
+
+/// Fails unless the response is a strictly framed 200 whose body is
+/// exactly `sent`.
+fn expect_echo(session: &Session, exchange: &Exchange, sent: &[u8]) -> Result<(), Failure> {
+    let response = expect_status_in(session, exchange, &[200])?;
+    if response.body == sent {
+        return Ok(());
+    }
+    Err(Failure::new(
+        exchange,
+        format!(
+            "{ECHO} should answer with the {} bytes of the body it received, but sent {} other bytes back",
+            sent.len(),
+            response.body.len()
+        ),
+    ))
+}
+
+/// A body of `length` bytes that no earlier request has sent: a unique
+/// token, then letters.
+fn unique_body(length: usize) -> Vec<u8> {
+    unique("Piece")
+        .bytes()
+        .chain((b'a'..=b'z').cycle())
+        .take(length)
+        .collect()
 }
 
 /// Fails unless `Location` names `path`, alone or in an absolute URL.
@@ -98,36 +143,20 @@ fn expect_no_interim(exchange: &Exchange) -> Result<(), Failure> {
     }
 }
 
-/// A guestbook entry whose message is `length` bytes long, and that
-/// message. The message is made of letters only, so that its form
-/// encoding has exactly that many bytes.
-fn long_entry(length: usize) -> (String, String) {
-    let token = unique("Piece");
-    let message: String = token
-        .chars()
-        .chain(std::iter::repeat('x'))
-        .take(length)
-        .collect();
-    (form(&[("name", &token), ("message", &message)]), message)
-}
-
 pub(super) fn body_in_pieces(session: &Session) -> Result<(), Failure> {
-    let (body, message) = long_entry(48 * 1024);
-    let exchange = send_in_pieces(session, &guestbook_post(&body).bytes(), 16)?;
+    let body = unique_body(ECHO_AT_LEAST);
+    let exchange = send_in_pieces(session, &echo_post(body.clone()).bytes(), 16)?;
     if exchange.answered_early {
         return Err(Failure::new(
             &exchange,
             "the server answered before the whole body had come: read exactly Content-Length bytes, however they arrive",
         ));
     }
-    expect_status_in(session, &exchange, &[303])?;
-    let page = guestbook_page(session)?;
-    expect_shown(&page, &[&message])
+    expect_echo(session, &exchange, &body)
 }
 
 pub(super) fn length_required(session: &Session) -> Result<(), Failure> {
-    let requests = [Request::post("/guestbook").field("Content-Type", FORM_TYPE)];
-    expect_status_for_each(session, requests, 411)
+    expect_status_for_each(session, [echo_head()], 411)
 }
 
 pub(super) fn bad_content_length(session: &Session) -> Result<(), Failure> {
@@ -142,34 +171,32 @@ pub(super) fn bad_content_length(session: &Session) -> Result<(), Failure> {
         "18446744073709551616",
     ]
     .iter()
-    .map(|length| guestbook_head().field("Content-Length", length))
+    .map(|length| echo_head().field("Content-Length", length))
     .collect();
     requests.push(
-        guestbook_head()
+        echo_head()
             .field("Content-Length", "5")
             .field("Content-Length", "6"),
     );
     let requests = requests
         .into_iter()
-        .map(|request| request.raw_body("name=x"));
+        .map(|request| request.raw_body("Hallo!"));
     expect_status_for_each(session, requests, 400)
 }
 
 pub(super) fn repeated_content_length(session: &Session) -> Result<(), Failure> {
     for as_two_fields in [true, false] {
-        let token = unique("Twice");
-        let body = form(&[("name", &token), ("message", &token)]);
+        let body = unique_body(40);
         let length = body.len().to_string();
         let request = if as_two_fields {
-            guestbook_head()
+            echo_head()
                 .field("Content-Length", &length)
                 .field("Content-Length", &length)
         } else {
-            guestbook_head().field("Content-Length", format!("{length}, {length}"))
+            echo_head().field("Content-Length", format!("{length}, {length}"))
         };
-        let exchange = send(session, &request.raw_body(body).bytes())?;
-        expect_status_in(session, &exchange, &[303])?;
-        expect_shown(&guestbook_page(session)?, &[&token])?;
+        let exchange = send(session, &request.raw_body(body.clone()).bytes())?;
+        expect_echo(session, &exchange, &body)?;
     }
     Ok(())
 }
@@ -185,7 +212,7 @@ fn send_head_and_wait(session: &Session, request: &Request) -> Result<(Exchange,
 }
 
 pub(super) fn body_too_large(session: &Session) -> Result<(), Failure> {
-    let request = guestbook_head().field("Content-Length", HUGE_LENGTH);
+    let request = echo_head().field("Content-Length", HUGE_LENGTH);
     let (exchange, answered) = send_head_and_wait(session, &request)?;
     if !answered {
         return Err(Failure::new(
@@ -200,7 +227,7 @@ pub(super) fn body_too_large(session: &Session) -> Result<(), Failure> {
 }
 
 pub(super) fn transfer_encoding(session: &Session) -> Result<(), Failure> {
-    let request = guestbook_head()
+    let request = echo_head()
         .field("Transfer-Encoding", "chunked")
         .raw_body("5\r\nhello\r\n0\r\n\r\n");
     expect_status(session, &request.bytes(), 501).map(drop)
@@ -208,10 +235,10 @@ pub(super) fn transfer_encoding(session: &Session) -> Result<(), Failure> {
 
 pub(super) fn transfer_encoding_with_length(session: &Session) -> Result<(), Failure> {
     let requests = [
-        guestbook_head()
+        echo_head()
             .field("Transfer-Encoding", "chunked")
             .field("Content-Length", "5"),
-        guestbook_head()
+        echo_head()
             .version("HTTP/1.0")
             .field("Transfer-Encoding", "chunked"),
     ];
@@ -220,9 +247,8 @@ pub(super) fn transfer_encoding_with_length(session: &Session) -> Result<(), Fai
 }
 
 pub(super) fn expect_continue(session: &Session) -> Result<(), Failure> {
-    let token = unique("Continued");
-    let request = guestbook_post(&form(&[("name", &token), ("message", &token)]))
-        .field("Expect", "100-continue");
+    let body = unique_body(60);
+    let request = echo_post(body.clone()).field("Expect", "100-continue");
     let mut connection = connect(session)?;
     connection.send(&request.head_bytes());
     let interim = connection.wait_for_head(WAIT_FOR_ANSWER);
@@ -260,21 +286,18 @@ pub(super) fn expect_continue(session: &Session) -> Result<(), Failure> {
             "the server sent 100 Continue twice",
         ));
     }
-    expect_status_in(session, &exchange, &[303])?;
-    expect_shown(&guestbook_page(session)?, &[&token])
+    expect_echo(session, &exchange, &body)
 }
 
 pub(super) fn no_continue_before_error(session: &Session) -> Result<(), Failure> {
-    let request = guestbook_head()
+    let request = echo_head()
         .field("Content-Length", HUGE_LENGTH)
         .field("Expect", "100-continue");
     let (exchange, _) = send_head_and_wait(session, &request)?;
     expect_no_interim(&exchange)?;
     expect_status_in(session, &exchange, &[413])?;
 
-    let request = Request::post("/guestbook")
-        .field("Content-Type", FORM_TYPE)
-        .field("Expect", "100-continue");
+    let request = echo_head().field("Expect", "100-continue");
     let exchange = send(session, &request.bytes())?;
     expect_no_interim(&exchange)?;
     expect_status_in(session, &exchange, &[411]).map(drop)
@@ -374,9 +397,9 @@ pub(super) fn guestbook_survives_restart(session: &mut Session) -> Result<(), Fa
 }
 
 pub(super) fn allow_lists_post(session: &Session) -> Result<(), Failure> {
-    let request = Request::new("PUT", "/guestbook").body("x");
+    let request = Request::new("PUT", ECHO).body("x");
     let exchange = expect_status(session, &request.bytes(), 405)?;
-    expect_allowed(&exchange, &["GET", "HEAD", "POST"])?;
+    expect_allowed(&exchange, &["POST"])?;
     let request = Request::post(fixture::STYLE.target).body("x");
     let exchange = expect_status(session, &request.bytes(), 405)?;
     expect_allowed(&exchange, &["GET", "HEAD"])?;
@@ -387,6 +410,12 @@ pub(super) fn allow_lists_post(session: &Session) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+pub(super) fn guestbook_allow(session: &Session) -> Result<(), Failure> {
+    let request = Request::new("PUT", "/guestbook").body("x");
+    let exchange = expect_status(session, &request.bytes(), 405)?;
+    expect_allowed(&exchange, &["GET", "HEAD", "POST"])
 }
 
 #[cfg(test)]
