@@ -96,6 +96,7 @@ pub fn safe_name(filename: &str) -> String {
 }
 // ANCHOR_END: safe_name
 
+// ANCHOR: serve
 /// Answers `GET /uploads/NAME` with an uploaded file.
 ///
 /// Uploads live in the data folder under `uploads/`, so the path of
@@ -118,6 +119,7 @@ pub fn serve(data_folder: &Path, request: &Request) -> Result<Response, HttpErro
         .push(("X-Content-Type-Options", "nosniff".to_owned()));
     Ok(response)
 }
+// ANCHOR_END: serve
 
 // ANCHOR: store
 /// Answers `POST /uploads`: stores every file of the form and answers
