@@ -154,10 +154,13 @@ const BODY: &str = "lesson07.md#reading-a-body";
 const EXPECT: &str = "lesson07.md#expect-100-continue";
 const METHODS_PER_PATH: &str = "lesson07.md#which-methods-where";
 const GUESTBOOK: &str = "lesson08.md#the-guestbook";
+const MULTIPART: &str = "lesson09.md#how-a-browser-sends-a-file";
+const READING_PARTS: &str = "lesson09.md#reading-the-parts";
+const UPLOAD_ERRORS: &str = "lesson09.md#refusing-bad-forms";
+const UPLOAD_LIMITS: &str = "lesson09.md#size-limits";
 const UPLOADS: &str = "lesson10.md#storing-the-files";
-const MULTIPART: &str = "lesson10.md#how-a-browser-sends-a-file";
-const UPLOAD_ERRORS: &str = "lesson10.md#refusing-bad-forms";
-const UPLOAD_LIMITS: &str = "lesson10.md#size-limits";
+const ALL_OR_NOTHING: &str = "lesson10.md#all-or-nothing";
+const SANDBOX: &str = "lesson10.md#serving-uploads-safely";
 const PERSISTENT: &str = "lesson11.md#persistent-connections";
 const PIPELINING: &str = "lesson11.md#pipelining";
 const WHEN_TO_CLOSE: &str = "lesson11.md#when-to-close";
@@ -942,12 +945,93 @@ pub static CHECKS: &[Check] = &[
         "PUT to /guestbook gets 405 with Allow: GET, HEAD, POST",
         posting::guestbook_allow,
     ),
-    // Lesson 10: file uploads from an HTML form.
+    // Lesson 09: reading a multipart form.
+    custom(
+        "form-read-one-file",
+        9,
+        Some(9),
+        READING_PARTS,
+        "one file sent as curl -F sends it (all 256 byte values, CR LF, and lines that only look like delimiters) gets 2xx, and the answer names the file and its exact size in bytes",
+        uploads::read_one_file,
+    ),
+    custom(
+        "form-read-several-files",
+        9,
+        Some(9),
+        MULTIPART,
+        "three files and a text field sent as a browser sends them get 2xx, and the answer names each file and its exact size in bytes",
+        uploads::read_several_files,
+    ),
+    custom(
+        "upload-too-large",
+        9,
+        None,
+        UPLOAD_LIMITS,
+        "an upload that declares 1 TB (more than any sensible --max-body) gets 413 at once, without waiting for the body",
+        uploads::too_large,
+    ),
+    custom(
+        "upload-not-multipart",
+        9,
+        None,
+        UPLOAD_ERRORS,
+        "an upload that is not multipart/form-data (raw bytes, a urlencoded form) gets 415",
+        uploads::not_multipart,
+    ),
+    custom(
+        "upload-no-boundary",
+        9,
+        None,
+        UPLOAD_ERRORS,
+        "multipart/form-data without a boundary parameter, or with an empty one, gets 400",
+        uploads::no_boundary,
+    ),
+    custom(
+        "upload-long-boundary",
+        9,
+        None,
+        UPLOAD_ERRORS,
+        "a boundary of 71 characters (RFC 2046 allows at most 70) gets 400",
+        uploads::long_boundary,
+    ),
+    custom(
+        "upload-no-disposition",
+        9,
+        None,
+        UPLOAD_ERRORS,
+        "a part without Content-Disposition gets 400",
+        uploads::no_disposition,
+    ),
+    custom(
+        "upload-no-close-delimiter",
+        9,
+        None,
+        UPLOAD_ERRORS,
+        "a form whose body ends without the close delimiter --boundary-- gets 400",
+        uploads::no_close_delimiter,
+    ),
+    custom(
+        "upload-incomplete",
+        9,
+        None,
+        UPLOAD_ERRORS,
+        "an upload whose client stops sending halfway and closes gets 400",
+        uploads::incomplete,
+    ),
+    custom(
+        "uploads-allow-post",
+        9,
+        None,
+        MULTIPART,
+        "PUT to /uploads gets 405 with POST in its Allow field",
+        uploads::allow_lists_post,
+    ),
+    // Lesson 10: storing uploaded files.
     custom(
         "upload-one-file",
         10,
         None,
-        MULTIPART,
+        UPLOADS,
         "one file sent as curl -F sends it (all 256 byte values, CR LF, and lines that only look like delimiters) gets 201, and GET on its Location returns it byte for byte",
         uploads::one_file,
     ),
@@ -955,7 +1039,7 @@ pub static CHECKS: &[Check] = &[
         "upload-several-files",
         10,
         None,
-        MULTIPART,
+        UPLOADS,
         "three files and a text field sent as a browser sends them get 201, and the URLs in the answer return each file byte for byte",
         uploads::several_files,
     ),
@@ -976,66 +1060,18 @@ pub static CHECKS: &[Check] = &[
         uploads::conflict,
     ),
     custom(
-        "upload-too-large",
+        "upload-refused-stores-nothing",
         10,
         None,
-        UPLOAD_LIMITS,
-        "an upload that declares 1 TB (more than any sensible --max-body) gets 413 at once, without waiting for the body, and nothing is stored",
-        uploads::too_large,
-    ),
-    custom(
-        "upload-not-multipart",
-        10,
-        None,
-        UPLOAD_ERRORS,
-        "an upload that is not multipart/form-data (raw bytes, a urlencoded form) gets 415, and nothing is stored",
-        uploads::not_multipart,
-    ),
-    custom(
-        "upload-no-boundary",
-        10,
-        None,
-        UPLOAD_ERRORS,
-        "multipart/form-data without a boundary parameter, or with an empty one, gets 400, and nothing is stored",
-        uploads::no_boundary,
-    ),
-    custom(
-        "upload-long-boundary",
-        10,
-        None,
-        UPLOAD_ERRORS,
-        "a boundary of 71 characters (RFC 2046 allows at most 70) gets 400, and nothing is stored",
-        uploads::long_boundary,
-    ),
-    custom(
-        "upload-no-disposition",
-        10,
-        None,
-        UPLOAD_ERRORS,
-        "a part without Content-Disposition gets 400, and nothing is stored",
-        uploads::no_disposition,
-    ),
-    custom(
-        "upload-no-close-delimiter",
-        10,
-        None,
-        UPLOAD_ERRORS,
-        "a form whose body ends without the close delimiter --boundary-- gets 400, and nothing is stored",
-        uploads::no_close_delimiter,
-    ),
-    custom(
-        "upload-incomplete",
-        10,
-        None,
-        UPLOAD_ERRORS,
-        "an upload whose client stops sending halfway and closes gets 400, and nothing is stored",
-        uploads::incomplete,
+        ALL_OR_NOTHING,
+        "every refused upload of lesson 09 (415, 400, 413, a client that stops halfway) leaves nothing in the data folder, not even a temporary file",
+        uploads::refused_stores_nothing,
     ),
     custom(
         "upload-no-file",
         10,
         None,
-        UPLOAD_ERRORS,
+        ALL_OR_NOTHING,
         "a form without a file (filename=\"\", as a browser sends it when no file was chosen) gets 400, and nothing is stored",
         uploads::no_file,
     ),
@@ -1043,17 +1079,9 @@ pub static CHECKS: &[Check] = &[
         "upload-sandboxed",
         10,
         None,
-        UPLOADS,
+        SANDBOX,
         "an uploaded HTML page is served with Content-Security-Policy: sandbox (or not as HTML) and X-Content-Type-Options: nosniff",
         uploads::sandboxed,
-    ),
-    custom(
-        "uploads-allow-post",
-        10,
-        None,
-        UPLOADS,
-        "PUT to /uploads gets 405 with POST in its Allow field",
-        uploads::allow_lists_post,
     ),
     // Lesson 11: many requests on one connection.
     custom(

@@ -179,13 +179,11 @@ fn lesson08_checks_fail_against_lesson07() {
 }
 
 #[test]
-#[ignore = "re-cut in progress (issue 7)"]
 fn lesson09_checks_fail_against_lesson08() {
     assert_new_checks_fail_against_previous_lesson(9);
 }
 
 #[test]
-#[ignore = "re-cut in progress (issue 7)"]
 fn lesson10_checks_fail_against_lesson09() {
     assert_new_checks_fail_against_previous_lesson(10);
 }

@@ -16,6 +16,8 @@
 //! - Doing something useful with a body. Lesson 08 decodes an HTML form
 //!   and keeps a guestbook.
 //! - `Transfer-Encoding: chunked` bodies are refused with 501.
+//! - File uploads. A browser sends a file in a form as
+//!   `multipart/form-data`, an encoding of its own; lesson 09 reads it.
 //! - The connection still closes after every response (lesson 11 keeps it
 //!   open), and one connection is served at a time (lesson 12).
 

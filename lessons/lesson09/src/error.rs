@@ -22,8 +22,6 @@ pub enum HttpError {
         method: String,
         allowed: &'static str,
     },
-    /// An upload would replace a file that already exists.
-    Conflict,
     /// A POST without `Content-Length`: we cannot tell where its body ends.
     LengthRequired,
     /// The body is larger than the limit, which is given in bytes.
@@ -58,7 +56,6 @@ impl HttpError {
             HttpError::Forbidden => Status::Forbidden,
             HttpError::NotFound => Status::NotFound,
             HttpError::MethodNotAllowed { .. } => Status::MethodNotAllowed,
-            HttpError::Conflict => Status::Conflict,
             HttpError::LengthRequired => Status::LengthRequired,
             HttpError::ContentTooLarge(_) => Status::ContentTooLarge,
             HttpError::UnsupportedMediaType => Status::UnsupportedMediaType,
@@ -81,9 +78,6 @@ impl HttpError {
             HttpError::NotFound => "there is no such file on this server".to_owned(),
             HttpError::MethodNotAllowed { method, allowed } => {
                 format!("{method} is not allowed here; use one of: {allowed}")
-            }
-            HttpError::Conflict => {
-                "a file with this name exists already, and uploads never replace files".to_owned()
             }
             HttpError::LengthRequired => {
                 "a POST needs a Content-Length field that says how long its body is".to_owned()

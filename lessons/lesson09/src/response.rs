@@ -11,7 +11,6 @@ use crate::error::HttpError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Ok,
-    Created,
     SeeOther,
     NotModified,
     BadRequest,
@@ -19,7 +18,6 @@ pub enum Status {
     NotFound,
     MethodNotAllowed,
     RequestTimeout,
-    Conflict,
     LengthRequired,
     ContentTooLarge,
     UnsupportedMediaType,
@@ -34,7 +32,6 @@ impl Status {
     pub fn code(self) -> u16 {
         match self {
             Status::Ok => 200,
-            Status::Created => 201,
             Status::SeeOther => 303,
             Status::NotModified => 304,
             Status::BadRequest => 400,
@@ -42,7 +39,6 @@ impl Status {
             Status::NotFound => 404,
             Status::MethodNotAllowed => 405,
             Status::RequestTimeout => 408,
-            Status::Conflict => 409,
             Status::LengthRequired => 411,
             Status::ContentTooLarge => 413,
             Status::UnsupportedMediaType => 415,
@@ -57,7 +53,6 @@ impl Status {
     pub fn reason(self) -> &'static str {
         match self {
             Status::Ok => "OK",
-            Status::Created => "Created",
             Status::SeeOther => "See Other",
             Status::NotModified => "Not Modified",
             Status::BadRequest => "Bad Request",
@@ -65,7 +60,6 @@ impl Status {
             Status::NotFound => "Not Found",
             Status::MethodNotAllowed => "Method Not Allowed",
             Status::RequestTimeout => "Request Timeout",
-            Status::Conflict => "Conflict",
             Status::LengthRequired => "Length Required",
             Status::ContentTooLarge => "Content Too Large",
             Status::UnsupportedMediaType => "Unsupported Media Type",
@@ -128,16 +122,6 @@ impl Response {
             header_fields: Vec::new(),
             body: Body::File { file, length },
         }
-    }
-
-    /// The answer to a successful upload: where the new file can be found,
-    /// and a page that links to every stored file.
-    pub fn created(location: &str, page: String) -> Response {
-        let mut response = Response::html(Status::Created, page);
-        response
-            .header_fields
-            .push(("Location", location.to_owned()));
-        response
     }
 
     /// Sends the browser on to `location`, where it makes a GET. This is the

@@ -1,12 +1,11 @@
-//! Lesson 10: file uploads from an HTML form.
+//! Lesson 10: storing uploaded files.
 //!
-//! Lesson 08 read a body; this lesson reads the body a browser sends for a
-//! form with a file in it. Such a form is encoded as `multipart/form-data`:
-//! the files and fields follow each other, separated by a boundary line
-//! (`multipart.rs`). `POST /uploads` stores every file of the form, under a
-//! safe name, all of them or none, and answers with their URLs; `GET
-//! /uploads/NAME` serves a stored file back (`uploads.rs`). The sample site
-//! has the form at /upload.html, a plain form without any script.
+//! Lesson 09 read a form sent as `multipart/form-data` and only counted its
+//! bytes (`multipart.rs`). This lesson keeps the files: `POST /uploads`
+//! stores every file of the form under a safe name, all of them or none,
+//! never in place of another, and answers 201 Created with their URLs;
+//! `GET /uploads/NAME` serves a stored file back, in a sandbox
+//! (`uploads.rs`). The sample site has the form at /upload.html.
 //!
 //! The body streams through a buffer of a fixed size into temporary files,
 //! so a large upload needs no more memory than a small one.
@@ -17,6 +16,7 @@
 //!   ignored; we store bytes, and `GET` guesses the type from the name.
 //! - Percent-encoded or `filename*` names; only the plain `filename`
 //!   counts.
+//! - A quota: the disk can still fill up, one upload at a time.
 //! - The connection still closes after every response (lesson 11 keeps it
 //!   open), and one connection is served at a time (lesson 12).
 

@@ -30,8 +30,8 @@ const MAX_BOUNDARY_LENGTH: usize = 70;
 /// A part's head holds a few short lines. Anything longer is not a form.
 const MAX_PART_HEAD_BYTES: usize = 8 * 1024;
 
-/// A form with more parts than this is refused; each part costs a little
-/// work, and a file a temporary file.
+/// A form with more parts than this is refused. Each part costs some work,
+/// and a server must set a limit on every kind of work a client can ask for.
 const MAX_PARTS: usize = 100;
 
 /// How many bytes we read from the connection at a time.
@@ -39,6 +39,8 @@ const CHUNK_BYTES: usize = 16 * 1024;
 
 /// What the head of one part says about it.
 pub struct PartHead {
+    /// The `name` parameter: the name of the form's field.
+    pub name: String,
     /// The `filename` parameter, if the part is a file.
     pub filename: Option<String>,
 }
@@ -137,6 +139,7 @@ impl<R: Read> Multipart<R> {
         }
     }
 
+    // ANCHOR: next_part
     /// Reads up to the head of the next part, and returns it, or `None`
     /// when the close delimiter has been read. What comes before the first
     /// part (the preamble) is skipped, and so is any part data the caller
@@ -164,9 +167,11 @@ impl<R: Read> Multipart<R> {
                 "every part of a form needs a Content-Disposition field",
             ))?;
         Ok(Some(PartHead {
+            name: parameter(&disposition, "name").unwrap_or_default(),
             filename: parameter(&disposition, "filename"),
         }))
     }
+    // ANCHOR_END: next_part
 
     /// Reads the head of a part, up to and including its empty line.
     fn read_part_head(&mut self) -> Result<String, HttpError> {
@@ -192,14 +197,18 @@ impl<R: Read> Multipart<R> {
 
     // ANCHOR: read_data
     /// Copies the data of the current part to `destination`, up to the next
-    /// delimiter, and reads past that delimiter. (If the data has been read
-    /// already, there is nothing left to do.)
+    /// delimiter, reads past that delimiter, and returns how many bytes of
+    /// data it copied. (If the data has been read already, there is nothing
+    /// left to do, and that is 0 bytes.)
     ///
     /// The buffer never holds much more than one chunk: whatever cannot be
     /// the start of a delimiter goes to `destination` at once. Only the last
     /// `delimiter.len() - 1` bytes are kept back, because a delimiter may
     /// begin there whose end has not arrived yet.
-    pub fn read_data(&mut self, destination: &mut impl Write) -> Result<(), HttpError> {
+    pub fn read_data(&mut self, destination: &mut impl Write) -> Result<u64, HttpError> {
+        // A `usize` always fits into a `u64`, so the `as` conversions below
+        // never lose anything.
+        let mut copied = 0;
         while self.position == Position::InData {
             if let Some(at) = find(&self.buffer, &self.delimiter) {
                 let after = at + self.delimiter.len();
@@ -208,10 +217,12 @@ impl<R: Read> Multipart<R> {
                         // Not a delimiter: its first byte is data, and the
                         // search goes on behind it.
                         destination.write_all(self.buffer.get(..=at).unwrap_or_default())?;
+                        copied += at as u64 + 1;
                         self.buffer.drain(..=at);
                     }
                     AfterDelimiter::Part => {
                         destination.write_all(self.buffer.get(..at).unwrap_or_default())?;
+                        copied += at as u64;
                         // The delimiter line ends with the first CR LF after
                         // it; any spaces or tabs before that are padding.
                         let line = self.buffer.get(after..).unwrap_or_default();
@@ -221,6 +232,7 @@ impl<R: Read> Multipart<R> {
                     }
                     AfterDelimiter::End => {
                         destination.write_all(self.buffer.get(..at).unwrap_or_default())?;
+                        copied += at as u64;
                         self.buffer.clear();
                         self.position = Position::AtEnd;
                     }
@@ -231,11 +243,12 @@ impl<R: Read> Multipart<R> {
             if self.buffer.len() > keep {
                 let done = self.buffer.len() - keep;
                 destination.write_all(self.buffer.get(..done).unwrap_or_default())?;
+                copied += done as u64;
                 self.buffer.drain(..done);
             }
             self.read_more()?;
         }
-        Ok(())
+        Ok(copied)
     }
     // ANCHOR_END: read_data
 

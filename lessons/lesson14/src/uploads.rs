@@ -1,4 +1,5 @@
-//! Uploads: the files of an HTML form, stored byte for byte.
+//! Uploads, the second half: the files of an HTML form, stored byte for
+//! byte.
 //!
 //! The page /upload.html has a form that posts one or more files to
 //! `POST /uploads` as `multipart/form-data` (`multipart.rs` reads it). Each
@@ -95,6 +96,7 @@ pub fn safe_name(filename: &str) -> String {
 }
 // ANCHOR_END: safe_name
 
+// ANCHOR: serve
 /// Answers `GET /uploads/NAME` with an uploaded file.
 ///
 /// Uploads live in the data folder under `uploads/`, so the path of
@@ -117,6 +119,7 @@ pub fn serve(data_folder: &Path, request: &Request) -> Result<Response, HttpErro
         .push(("X-Content-Type-Options", "nosniff".to_owned()));
     Ok(response)
 }
+// ANCHOR_END: serve
 
 // ANCHOR: store
 /// Answers `POST /uploads`: stores every file of the form and answers
@@ -139,13 +142,17 @@ pub fn store(
     // not files are skipped by `next_part` without being kept.
     let mut form = Multipart::new(reader.take(length), &boundary);
     let mut received = Vec::new();
+    let mut fields = Vec::new();
     while let Some(part) = form.next_part()? {
         let Some(filename) = part.filename.filter(|name| !name.is_empty()) else {
             continue;
         };
         let mut temporary = TemporaryFile::create(&folder)?;
-        form.read_data(&mut temporary.file)?;
+        let bytes = form.read_data(&mut temporary.file)?;
+        // The bytes must be on the disk before we give the file its name,
+        // or a crash could leave a name without its content.
         temporary.file.sync_all()?;
+        fields.push((part.name, bytes));
         received.push((safe_name(&filename), temporary));
     }
     // A browser sends `filename=""` when nobody chose a file.
@@ -154,9 +161,14 @@ pub fn store(
     }
     let urls = give_names(&folder, &received)?;
 
-    let items: String = urls
+    // The same list as lesson 09's answer, with a link for every file.
+    let items: String = fields
         .iter()
-        .map(|url| format!("<li><a href=\"{0}\">{0}</a></li>\n", escape_html(url)))
+        .zip(&urls)
+        .map(|((name, bytes), url)| {
+            let (name, url) = (escape_html(name), escape_html(url));
+            format!("<li>field {name}, file <a href=\"{url}\">{url}</a>: {bytes} bytes</li>\n")
+        })
         .collect();
     let first = urls.first().cloned().unwrap_or_default();
     Ok(Response::created(

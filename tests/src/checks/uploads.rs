@@ -1,12 +1,18 @@
-//! Lesson 10: file uploads from an HTML form, sent as
+//! Lessons 09 and 10: file uploads from an HTML form, sent as
 //! `multipart/form-data` to `POST /uploads`.
 //!
+//! Lesson 09 reads the form and stores nothing: its checks send forms, good
+//! and broken, and look at the status, and for a good form at the answer,
+//! which must name every file and its exact size in bytes. Lesson 10 stores
+//! the files: its checks read them back, and look into the data folder.
+//!
 //! The checks grade the rules, not one way of keeping them: a server may
-//! name stored files as it likes, answer a taken name with 409 or store the
-//! file under a fresh name, and answer with HTML or text. They only rely on
-//! what the chapter asks of every server: 201 with a `Location`, a body that
-//! names the URL (`/uploads/...`) of every stored file, and `GET` on those
-//! URLs.
+//! word its summary as it likes, name stored files as it likes, answer a
+//! taken name with 409 or store the file under a fresh name, and answer with
+//! HTML or text. They only rely on what the chapters ask of every server:
+//! for lesson 09 a 2xx whose body names each file and its size, for lesson
+//! 10 201 with a `Location`, a body that names the URL (`/uploads/...`) of
+//! every stored file, and `GET` on those URLs.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -237,11 +243,10 @@ fn expect_nothing_stored(
     ))
 }
 
-/// Sends `request`, expects `status`, and checks that nothing was stored.
+/// Sends `request` and expects `status`. (Whether the data folder stayed
+/// untouched is checked by `refused_stores_nothing`, from lesson 10 on.)
 fn expect_refused(session: &Session, request: &Request, status: u16) -> Result<(), Failure> {
-    let before = data_listing(session);
-    let exchange = expect_status(session, &request.bytes(), status)?;
-    expect_nothing_stored(session, &exchange, &before)
+    expect_status(session, &request.bytes(), status).map(|_| ())
 }
 
 /// A multipart request with `content_type` and a body of one file.
@@ -257,8 +262,60 @@ fn unique(label: &str) -> String {
     format!("{label}-{:016x}", fixture::random_number())
 }
 
-pub(super) fn one_file(session: &Session) -> Result<(), Failure> {
-    let boundary = curl_boundary();
+/// The numbers in `text`, with the separators people put between
+/// thousands (`100,256`, `100_256`, `100 256` with a narrow space) removed.
+fn numbers(text: &str) -> BTreeSet<u64> {
+    let mut found = BTreeSet::new();
+    let mut digits = String::new();
+    let mut characters = text.chars().peekable();
+    while let Some(character) = characters.next() {
+        let next_is_digit = characters.peek().is_some_and(char::is_ascii_digit);
+        if character.is_ascii_digit() {
+            digits.push(character);
+        } else if !(",_'\u{a0}\u{202f}".contains(character) && !digits.is_empty() && next_is_digit)
+        {
+            found.extend(digits.parse::<u64>().ok());
+            digits.clear();
+        }
+    }
+    found.extend(digits.parse::<u64>().ok());
+    found
+}
+
+/// Expects a 2xx answer to a form whose body names every one of `files`
+/// (file name and content) and its exact size in bytes.
+fn expect_summary(
+    session: &Session,
+    exchange: &Exchange,
+    files: &[(&str, &[u8])],
+) -> Result<(), Failure> {
+    expect_status_in(session, exchange, &[200, 201, 202, 204])?;
+    let body = exchange.response.body_text();
+    let sizes = numbers(&body);
+    for (name, content) in files {
+        if !body.contains(name) {
+            return Err(Failure::new(
+                exchange,
+                format!("the answer to the form does not name the file {name}"),
+            ));
+        }
+        let size = content.len();
+        if !sizes.contains(&(size as u64)) {
+            return Err(Failure::new(
+                exchange,
+                format!(
+                    "the answer to the form does not give the size of {name}, {size} bytes: \
+                     a part's data ends right before CR LF --boundary"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A file that holds every byte value, CR LF, and lines that only look like
+/// delimiters of `boundary`.
+fn tricky_content(boundary: &str) -> Vec<u8> {
     let other = curl_boundary();
     let mut content = fixture::every_byte_value();
     content.extend_from_slice(format!("\r\n--{boundary}X is no delimiter\r\n").as_bytes());
@@ -266,6 +323,54 @@ pub(super) fn one_file(session: &Session) -> Result<(), Failure> {
     content.extend_from_slice(format!("\r\n--{other}\r\n\r\n").as_bytes());
     content.extend(fixture::pseudo_random_bytes(100_000));
     content.extend_from_slice(b"\r\n-\r\n--\r\n");
+    content
+}
+
+/// Three files and a text field, as a browser sends them.
+fn browser_files() -> [(&'static str, Vec<u8>); 3] {
+    [
+        ("first.bin", fixture::pseudo_random_bytes(30_000)),
+        ("second.txt", b"Line one\r\nLine two\r\n\r\n".to_vec()),
+        ("third.bin", fixture::every_byte_value()),
+    ]
+}
+
+/// The form of `browser_files`, with a text field before the files.
+fn browser_form(files: &[(&str, Vec<u8>)]) -> Request {
+    let mut parts = vec![Part {
+        name: "comment",
+        filename: None,
+        content: b"A text field, which is not a file.",
+    }];
+    parts.extend(
+        files
+            .iter()
+            .map(|(name, content)| Part::file(name, content)),
+    );
+    upload_form(&browser_boundary(), &parts)
+}
+
+pub(super) fn read_one_file(session: &Session) -> Result<(), Failure> {
+    let boundary = curl_boundary();
+    let content = tricky_content(&boundary);
+    let request = upload_form(&boundary, &[Part::file("bytes.bin", &content)]);
+    let exchange = send(session, &request.bytes())?;
+    expect_summary(session, &exchange, &[("bytes.bin", &content)])
+}
+
+pub(super) fn read_several_files(session: &Session) -> Result<(), Failure> {
+    let files = browser_files();
+    let exchange = send(session, &browser_form(&files).bytes())?;
+    let named: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(name, content)| (*name, content.as_slice()))
+        .collect();
+    expect_summary(session, &exchange, &named)
+}
+
+pub(super) fn one_file(session: &Session) -> Result<(), Failure> {
+    let boundary = curl_boundary();
+    let content = tricky_content(&boundary);
     let request = upload_form(&boundary, &[Part::file("bytes.bin", &content)]);
     let exchange = send(session, &request.bytes())?;
     let urls = expect_created(session, &exchange)?;
@@ -274,34 +379,14 @@ pub(super) fn one_file(session: &Session) -> Result<(), Failure> {
 }
 
 pub(super) fn several_files(session: &Session) -> Result<(), Failure> {
-    let first = fixture::pseudo_random_bytes(30_000);
-    let second = b"Line one\r\nLine two\r\n\r\n".to_vec();
-    let third = fixture::every_byte_value();
-    let request = upload_form(
-        &browser_boundary(),
-        &[
-            Part {
-                name: "comment",
-                filename: None,
-                content: b"A text field, which is not a file.",
-            },
-            Part::file("first.bin", &first),
-            Part::file("second.txt", &second),
-            Part::file("third.bin", &third),
-        ],
-    );
-    let exchange = send(session, &request.bytes())?;
+    let files = browser_files();
+    let exchange = send(session, &browser_form(&files).bytes())?;
     let urls = expect_created(session, &exchange)?;
-    expect_all_served(
-        session,
-        &exchange,
-        &urls,
-        &[
-            ("first.bin", &first),
-            ("second.txt", &second),
-            ("third.bin", &third),
-        ],
-    )
+    let named: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(name, content)| (*name, content.as_slice()))
+        .collect();
+    expect_all_served(session, &exchange, &urls, &named)
 }
 
 pub(super) fn unsafe_names(session: &Session) -> Result<(), Failure> {
@@ -375,7 +460,6 @@ pub(super) fn conflict(session: &Session) -> Result<(), Failure> {
 }
 
 pub(super) fn too_large(session: &Session) -> Result<(), Failure> {
-    let before = data_listing(session);
     let request = Request::post("/uploads")
         .field(
             "Content-Type",
@@ -395,8 +479,7 @@ pub(super) fn too_large(session: &Session) -> Result<(), Failure> {
             ),
         ));
     }
-    expect_status_in(session, &exchange, &[413])?;
-    expect_nothing_stored(session, &exchange, &before)
+    expect_status_in(session, &exchange, &[413]).map(|_| ())
 }
 
 pub(super) fn not_multipart(session: &Session) -> Result<(), Failure> {
@@ -461,7 +544,6 @@ pub(super) fn no_close_delimiter(session: &Session) -> Result<(), Failure> {
 }
 
 pub(super) fn incomplete(session: &Session) -> Result<(), Failure> {
-    let before = data_listing(session);
     let content = fixture::pseudo_random_bytes(100_000);
     let request = upload("partial.bin", &content);
     let mut connection = connect(session)?;
@@ -470,8 +552,45 @@ pub(super) fn incomplete(session: &Session) -> Result<(), Failure> {
     // We close our side: the server reads the end of the stream where
     // 60,000 more bytes should have come.
     let exchange = connection.finish();
-    expect_status_in(session, &exchange, &[400])?;
-    expect_nothing_stored(session, &exchange, &before)
+    expect_status_in(session, &exchange, &[400]).map(|_| ())
+}
+
+/// A check of this module, as a value.
+type CheckFunction = fn(&Session) -> Result<(), Failure>;
+
+/// A server that stores files must leave nothing behind when it refuses a
+/// form: no file, not even a temporary one, for any of the refusals of
+/// lesson 09.
+pub(super) fn refused_stores_nothing(session: &Session) -> Result<(), Failure> {
+    // The server must store an ordinary upload, or storing nothing below
+    // would prove nothing.
+    let ordinary = send(session, &upload("kept.txt", b"kept\n").bytes())?;
+    expect_created(session, &ordinary)?;
+    let refusals: [CheckFunction; 7] = [
+        not_multipart,
+        no_boundary,
+        long_boundary,
+        no_disposition,
+        no_close_delimiter,
+        incomplete,
+        too_large,
+    ];
+    for refusal in refusals {
+        let before = data_listing(session);
+        refusal(session)?;
+        let after = data_listing(session);
+        let new: Vec<String> = after
+            .difference(&before)
+            .map(|path| path.display().to_string())
+            .collect();
+        if !new.is_empty() {
+            return Err(Failure::without_exchange(format!(
+                "a refused upload must leave nothing behind, but the data folder now also holds {}",
+                new.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn no_file(session: &Session) -> Result<(), Failure> {
@@ -490,7 +609,9 @@ pub(super) fn no_file(session: &Session) -> Result<(), Failure> {
             },
         ],
     );
-    expect_refused(session, &request, 400)
+    let before = data_listing(session);
+    let exchange = expect_status(session, &request.bytes(), 400)?;
+    expect_nothing_stored(session, &exchange, &before)
 }
 
 /// Anybody can upload, so an uploaded HTML page must not run as a page of
