@@ -501,7 +501,10 @@ fn every_include_of_the_book_resolves() {
             };
             // Line ranges (`:10:20`) are not used by the book; an anchor
             // is a name.
-            if anchor.bytes().all(|byte| byte.is_ascii_digit() || byte == b':') {
+            if anchor
+                .bytes()
+                .all(|byte| byte.is_ascii_digit() || byte == b':')
+            {
                 problems.push(format!(
                     "{name}:{line}: {included}:{anchor} is a line range; use a named anchor, \
                      which moves with the code"
@@ -535,7 +538,8 @@ fn every_include_of_the_book_resolves() {
 
 #[test]
 fn includes_are_found_with_and_without_anchors() {
-    let markdown = "text\n{{#include ../a.rs}}\n  {{#include ../b.rs:name}} and {{#include c.md}}\n";
+    let markdown =
+        "text\n{{#include ../a.rs}}\n  {{#include ../b.rs:name}} and {{#include c.md}}\n";
     assert_eq!(
         includes(markdown),
         vec![
