@@ -63,6 +63,7 @@ pub fn read_request(reader: &mut impl BufRead) -> Result<Option<Request>, HttpEr
     Ok(Some(request))
 }
 
+// ANCHOR: read_head
 /// Reads the head line by line, up to the empty line that ends it, and
 /// returns its lines without their line endings.
 ///
@@ -112,7 +113,9 @@ fn read_head(reader: &mut impl BufRead) -> Result<Option<Vec<Vec<u8>>>, HttpErro
         lines.push(line_without_crlf.to_vec());
     }
 }
+// ANCHOR_END: read_head
 
+// ANCHOR: parse_request_line
 /// Parses `method SP request-target SP HTTP-version`.
 ///
 /// The checks run in an order that gives the most useful answer: first the
@@ -151,6 +154,7 @@ fn parse_request_line(line: &[u8]) -> Result<Request, HttpError> {
         header_fields: Vec::new(),
     })
 }
+// ANCHOR_END: parse_request_line
 
 /// Parses `HTTP/` DIGIT `.` DIGIT. The name is case-sensitive.
 fn parse_version(text: &[u8]) -> Result<HttpVersion, HttpError> {

@@ -80,6 +80,7 @@ impl Response {
         }
     }
 
+    // ANCHOR: write_to
     /// Writes the status line, the header fields, the empty line and the
     /// body, and returns how many bytes that was.
     ///
@@ -107,6 +108,7 @@ impl Response {
         stream.flush()?;
         Ok(message.len() as u64)
     }
+    // ANCHOR_END: write_to
 }
 
 /// Replaces the characters that mean something in HTML, so that text from

@@ -34,6 +34,7 @@ pub enum HttpError {
     Io(io::Error),
 }
 
+// ANCHOR: status
 impl HttpError {
     /// The status code that answers this error.
     pub fn status(&self) -> Status {
@@ -50,6 +51,7 @@ impl HttpError {
             HttpError::Io(_) => Status::InternalServerError,
         }
     }
+    // ANCHOR_END: status
 
     /// One sentence for the client that says what was wrong.
     pub fn explanation(&self) -> String {

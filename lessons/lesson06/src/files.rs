@@ -176,6 +176,7 @@ fn hex_digit_value(byte: u8) -> Option<u8> {
     u8::try_from(value).ok()
 }
 
+// ANCHOR: resolve_inside
 /// Follows every symbolic link in `path` and checks that the real location
 /// is still inside the document root.
 ///
@@ -189,6 +190,7 @@ fn resolve_inside(document_root: &Path, path: &Path) -> Result<PathBuf, HttpErro
     }
     Ok(real_path)
 }
+// ANCHOR_END: resolve_inside
 
 /// Maps what the file system says to what we tell the client.
 fn file_error(error: io::Error) -> HttpError {

@@ -161,6 +161,7 @@ fn respond(request: &Request, document_root: &Path) -> Response {
     }
 }
 
+// ANCHOR: close_connection
 /// Closes the connection in two steps, so that the client reliably gets the
 /// whole response.
 ///
@@ -182,3 +183,4 @@ fn close_connection(stream: &TcpStream) -> io::Result<()> {
     let _ = io::copy(&mut stream.take(LINGER_MAX_BYTES), &mut io::sink());
     Ok(())
 }
+// ANCHOR_END: close_connection

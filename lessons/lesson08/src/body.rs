@@ -14,6 +14,7 @@ use std::net::TcpStream;
 use crate::error::HttpError;
 use crate::request::{HttpVersion, Request};
 
+// ANCHOR: body_length
 /// Works out how long the body of `request` is. `None` means it has none.
 ///
 /// Every request is checked, not only POST: a request whose framing we do
@@ -62,7 +63,9 @@ pub fn body_length(request: &Request) -> Result<Option<u64>, HttpError> {
     })?;
     Ok(Some(length))
 }
+// ANCHOR_END: body_length
 
+// ANCHOR: expect_body
 /// Makes sure the request has a body of at most `max_bytes`, tells the
 /// client to go ahead if it is waiting for that, and returns the length.
 ///
@@ -82,7 +85,9 @@ pub fn expect_body(
     send_continue_if_expected(request, stream)?;
     Ok(length)
 }
+// ANCHOR_END: expect_body
 
+// ANCHOR: send_continue
 /// Clients that are about to send a large body may first send only the head
 /// with `Expect: 100-continue` and wait. `HTTP/1.1 100 Continue` is an
 /// interim response that means "your head is fine, send the body"; the
@@ -99,7 +104,9 @@ fn send_continue_if_expected(request: &Request, mut stream: &TcpStream) -> io::R
     }
     Ok(())
 }
+// ANCHOR_END: send_continue
 
+// ANCHOR: copy_body
 /// Copies exactly `length` body bytes from the connection to `destination`.
 ///
 /// The bytes may arrive in any number of pieces; `io::copy` keeps reading
@@ -117,3 +124,4 @@ pub fn copy_body(
     }
     Ok(())
 }
+// ANCHOR_END: copy_body

@@ -65,6 +65,7 @@ pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, H
     Ok(response)
 }
 
+// ANCHOR: is_unchanged_since
 /// The question a browser asks with `If-Modified-Since: DATE`: "I have a
 /// copy from DATE; has the file changed since?" If not, we answer 304 and
 /// the browser uses its copy. A date we cannot parse must be ignored
@@ -83,6 +84,7 @@ fn is_unchanged_since(request: &Request, modified: SystemTime) -> bool {
     };
     modified <= client_copy
 }
+// ANCHOR_END: is_unchanged_since
 
 /// Drops the fraction of a second from a point in time.
 fn whole_seconds(time: SystemTime) -> SystemTime {
@@ -180,6 +182,7 @@ fn hex_digit_value(byte: u8) -> Option<u8> {
     u8::try_from(value).ok()
 }
 
+// ANCHOR: resolve_inside
 /// Follows every symbolic link in `path` and checks that the real location
 /// is still inside the document root.
 ///
@@ -193,6 +196,7 @@ fn resolve_inside(document_root: &Path, path: &Path) -> Result<PathBuf, HttpErro
     }
     Ok(real_path)
 }
+// ANCHOR_END: resolve_inside
 
 /// Maps what the file system says to what we tell the client.
 fn file_error(error: io::Error) -> HttpError {

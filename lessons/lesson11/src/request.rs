@@ -104,6 +104,7 @@ pub fn read_request(reader: &mut impl BufRead) -> Result<Option<Request>, HttpEr
     Ok(Some(request))
 }
 
+// ANCHOR: read_head
 /// Reads the head line by line, up to the empty line that ends it, and
 /// returns its lines without their line endings.
 ///
@@ -153,7 +154,9 @@ fn read_head(reader: &mut impl BufRead) -> Result<Option<Vec<Vec<u8>>>, HttpErro
         lines.push(line_without_crlf.to_vec());
     }
 }
+// ANCHOR_END: read_head
 
+// ANCHOR: parse_request_line
 /// Parses `method SP request-target SP HTTP-version`.
 ///
 /// The checks run in an order that gives the most useful answer: first the
@@ -195,6 +198,7 @@ fn parse_request_line(line: &[u8]) -> Result<Request, HttpError> {
         header_fields: Vec::new(),
     })
 }
+// ANCHOR_END: parse_request_line
 
 /// Parses `HTTP/` DIGIT `.` DIGIT. The name is case-sensitive.
 fn parse_version(text: &[u8]) -> Result<HttpVersion, HttpError> {
@@ -220,6 +224,7 @@ fn parse_version(text: &[u8]) -> Result<HttpVersion, HttpError> {
     }
 }
 
+// ANCHOR: parse_header_field
 /// Parses `name ":" OWS value OWS`, where OWS is optional spaces or tabs.
 fn parse_header_field(line: &[u8]) -> Result<HeaderField, HttpError> {
     // Long ago, a header value could continue on the next line if that line
@@ -261,6 +266,7 @@ fn parse_header_field(line: &[u8]) -> Result<HeaderField, HttpError> {
         value: String::from_utf8_lossy(value).into_owned(),
     })
 }
+// ANCHOR_END: parse_header_field
 
 /// Removes spaces and tabs, and only those, from both ends.
 fn trim_whitespace(mut bytes: &[u8]) -> &[u8] {
@@ -273,6 +279,7 @@ fn trim_whitespace(mut bytes: &[u8]) -> &[u8] {
     bytes
 }
 
+// ANCHOR: check_host
 /// An HTTP/1.1 request must name the host it is for in exactly one `Host`
 /// field (RFC 9112, section 3.2), so that one server can serve many web
 /// sites on one address. HTTP/1.0 did not have this rule.
@@ -296,6 +303,7 @@ fn check_host(request: &Request) -> Result<(), HttpError> {
         )),
     }
 }
+// ANCHOR_END: check_host
 
 /// Checks `host [":" port]` (RFC 9110, section 7.2): a name or IPv4 address,
 /// or an IPv6 address in brackets, then optionally a colon and digits. An

@@ -32,6 +32,7 @@ struct Entry {
 /// Answers `GET /guestbook` with all entries and the form for a new one.
 pub fn show(data_folder: &Path) -> Result<Response, HttpError> {
     let entries = read_entries(data_folder)?;
+    // ANCHOR: show_entries
     let items: String = entries
         .iter()
         .map(|entry| {
@@ -42,6 +43,7 @@ pub fn show(data_folder: &Path) -> Result<Response, HttpError> {
             )
         })
         .collect();
+    // ANCHOR_END: show_entries
     let page = format!(
         "<!DOCTYPE html>\n\
          <html lang=\"en\">\n\
@@ -63,6 +65,7 @@ pub fn show(data_folder: &Path) -> Result<Response, HttpError> {
     Ok(Response::html(Status::Ok, page))
 }
 
+// ANCHOR: add_entry
 /// Answers `POST /guestbook`: stores the entry in the body, then sends the
 /// browser back to the guestbook page.
 pub fn add_entry(
@@ -86,6 +89,7 @@ pub fn add_entry(
     append_entry(data_folder, &entry)?;
     Ok(Response::see_other("/guestbook"))
 }
+// ANCHOR_END: add_entry
 
 /// Finds the fields `name` and `message` in a form body. Both must be there
 /// and must not be empty.
@@ -111,6 +115,7 @@ fn parse_entry(form: &[u8]) -> Result<Entry, HttpError> {
     Ok(Entry { name, message })
 }
 
+// ANCHOR: parse_form
 /// Decodes `key=value&key=value`. In this encoding `+` stands for a space
 /// and `%XX` for the byte with that hex value; the bytes are UTF-8 text.
 fn parse_form(form: &[u8]) -> Result<Vec<(String, String)>, HttpError> {
@@ -132,7 +137,9 @@ fn decode_form_text(text: &str) -> Result<String, HttpError> {
     String::from_utf8(bytes)
         .map_err(|_| HttpError::BadRequest("the form's percent escapes do not decode to UTF-8"))
 }
+// ANCHOR_END: parse_form
 
+// ANCHOR: append_entry
 /// Adds one entry to the end of the guestbook file.
 ///
 /// Each entry is one line, stored in the form encoding we just decoded, so
@@ -154,6 +161,7 @@ fn append_entry(data_folder: &Path, entry: &Entry) -> io::Result<()> {
     file.write_all(line.as_bytes())?;
     file.sync_data()
 }
+// ANCHOR_END: append_entry
 
 /// Reads all entries. A missing file is an empty guestbook. A last line
 /// without its newline was cut short (say, by a crash while writing) and

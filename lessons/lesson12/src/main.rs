@@ -176,6 +176,7 @@ fn respond(
     }
 }
 
+// ANCHOR: routing
 /// What a request's path names.
 enum Route {
     /// `/echo`: sends back the body of a POST.
@@ -251,7 +252,9 @@ fn route(target: &str) -> Result<Route, HttpError> {
         _ => Ok(Route::StaticFile),
     }
 }
+// ANCHOR_END: routing
 
+// ANCHOR: echo
 /// The largest body `/echo` accepts. It keeps the body in memory to send
 /// it back, so it takes only a little.
 const MAX_ECHO_BYTES: u64 = 64 * 1024;
@@ -276,6 +279,7 @@ fn echo(
         body: response::Body::Bytes(received),
     })
 }
+// ANCHOR_END: echo
 
 /// Creates the data folder if needed and returns its canonical path.
 fn prepare_data_folder(data_folder: &Path) -> io::Result<PathBuf> {

@@ -43,6 +43,7 @@ const REFUSE_WRITE_TIMEOUT: Duration = Duration::from_millis(100);
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 
+// ANCHOR: handle_connection
 /// Answers requests on one connection until it is time to close it.
 pub fn handle_connection(stream: TcpStream, server: &Server) -> io::Result<()> {
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
@@ -70,7 +71,9 @@ pub fn handle_connection(stream: TcpStream, server: &Server) -> io::Result<()> {
         }
     }
 }
+// ANCHOR_END: handle_connection
 
+// ANCHOR: wait_for_request
 /// Waits up to the idle timeout for the first byte of the next request.
 /// Returns `false` when the client closed the connection, stayed quiet too
 /// long, or the server is shutting down; either way, the connection ends
@@ -114,6 +117,7 @@ fn wait_for_request(
         }
     }
 }
+// ANCHOR_END: wait_for_request
 
 /// Reads one request and answers it. Returns whether the connection can
 /// carry another request.
@@ -151,6 +155,7 @@ fn handle_request(
     Ok(keep_alive)
 }
 
+// ANCHOR: refuse_connection
 /// Answers a connection for which there is no free slot with 503 Service
 /// Unavailable, and closes it.
 ///
@@ -166,6 +171,7 @@ pub fn refuse_connection(stream: TcpStream, config: &Config) {
     }
     let _ = stream.shutdown(Shutdown::Write);
 }
+// ANCHOR_END: refuse_connection
 
 /// Writes the response to `request` (`None` for one we could not read) and
 /// logs it: in the coloured request log, and in the access log if there is
@@ -229,6 +235,7 @@ fn send_response(
     Ok(())
 }
 
+// ANCHOR: answer_request
 /// Answers a well-formed request, and says whether the connection can stay
 /// open afterwards.
 fn answer_request(
@@ -250,7 +257,9 @@ fn answer_request(
     let keep_alive = request.wants_keep_alive() && body.limit() == 0;
     (response, keep_alive)
 }
+// ANCHOR_END: answer_request
 
+// ANCHOR: close_connection
 /// Closes the connection in two steps, so that the client reliably gets the
 /// whole response.
 ///
@@ -272,3 +281,4 @@ fn close_connection(stream: &TcpStream) -> io::Result<()> {
     let _ = io::copy(&mut stream.take(LINGER_MAX_BYTES), &mut io::sink());
     Ok(())
 }
+// ANCHOR_END: close_connection

@@ -69,6 +69,7 @@ impl Server {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    // ANCHOR: take_slot
     /// Reserves a slot for a new connection, or returns `None` when all are
     /// taken.
     fn take_slot(self: &Arc<Server>) -> Option<ConnectionSlot> {
@@ -81,7 +82,9 @@ impl Server {
             server: Arc::clone(self),
         })
     }
+    // ANCHOR_END: take_slot
 
+    // ANCHOR: begin_shutdown
     /// Starts the shutdown; called by the Ctrl-C handler. Connections that
     /// are reading or answering a request finish it; connections that wait
     /// for their next request notice the shutdown and close (see
@@ -100,6 +103,7 @@ impl Server {
         }
         let _ = TcpStream::connect_timeout(&wake_up_address, WAKE_UP_TIMEOUT);
     }
+    // ANCHOR_END: begin_shutdown
 
     /// Waits until every connection has closed, or `SHUTDOWN_GRACE` has
     /// passed.
@@ -119,19 +123,24 @@ impl Server {
     }
 }
 
+// ANCHOR: connection_slot
 /// One taken slot. Dropping it frees the slot, however the connection's
 /// thread ends.
 struct ConnectionSlot {
     server: Arc<Server>,
 }
+// ANCHOR_END: connection_slot
 
+// ANCHOR: slot_drop
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         *self.server.open_connections() -= 1;
         self.server.connection_closed.notify_all();
     }
 }
+// ANCHOR_END: slot_drop
 
+// ANCHOR: serve
 /// The accept loop: every connection gets a thread of its own, until the
 /// server shuts down. Returns when the last connection has closed (or the
 /// grace period is over).
@@ -171,3 +180,4 @@ pub fn serve(listener: TcpListener, server: Arc<Server>) {
     drop(listener);
     server.wait_for_open_connections();
 }
+// ANCHOR_END: serve
