@@ -97,12 +97,12 @@ LESSONS=(lesson01 lesson11 lesson12)
 # is caching and ranges, which a benchmark of plain GETs never touches).
 # Lesson 14 is measured when it exists and compiles; a broken lesson14
 # must not stop the benchmark of the others.
-LESSON11_NOTE=""
+LESSON14_NOTE=""
 if [[ -f "$REPO/lessons/lesson14/Cargo.toml" ]]; then
     if (cd "$REPO" && cargo build --release --quiet -p lesson14 >&2); then
         LESSONS+=(lesson14)
     else
-        LESSON11_NOTE="does not compile"
+        LESSON14_NOTE="does not compile"
     fi
 fi
 TARGET_DIR="$(cd "$REPO" && cargo metadata --format-version 1 --no-deps |
@@ -519,7 +519,7 @@ for server in "${SERVERS[@]}"; do
     for cell in "${cells[@]}"; do row+=" $cell |"; done
     ROWS+=("$row ${note:-no errors} |")
 done
-[[ -n "$LESSON11_NOTE" ]] && ROWS+=("| lesson14 | - | - | - | - | - | - | - | $LESSON11_NOTE |")
+[[ -n "$LESSON14_NOTE" ]] && ROWS+=("| lesson14 | - | - | - | - | - | - | - | $LESSON14_NOTE |")
 
 # --- The table -----------------------------------------------------------------
 

@@ -5,7 +5,8 @@
 //! lesson changes the behaviour (lesson 05 serves files instead of the page
 //! that shows the request). Most checks send one request and expect one
 //! status code; they are the table `CHECKS`. The others are functions, in
-//! this file for lessons 01-03 and in one module per later lesson.
+//! this file for lessons 01-04 and in one module per later lesson or pair of
+//! lessons.
 //!
 //! Lesson 01 checks are lenient about everything except the one property
 //! each of them tests, so that a server with one mistake fails exactly the
@@ -1473,7 +1474,7 @@ fn strict<'a>(session: &Session, exchange: &'a Exchange) -> Result<&'a Response,
 }
 
 /// Fails unless the response's `Connection` field says what the server
-/// does next. Until lesson 08 that is always `close`. From lesson 11 on a
+/// does next. Until lesson 10 that is always `close`. From lesson 11 on a
 /// server may also say `keep-alive`, when the request lets the connection
 /// stay open: an HTTP/1.1 request without `Connection: close`, or an
 /// HTTP/1.0 request with `Connection: keep-alive`.

@@ -2,7 +2,7 @@
 //! comes back, including what a forgiving client would hide (bare LF line
 //! endings, a wrong `Content-Length`, a reset instead of a clean close).
 //!
-//! Until lesson 08 the servers of the course close the connection after
+//! Until lesson 10 the servers of the course close the connection after
 //! each response, so a response is everything read until the end of the
 //! stream; `exchange` works that way. From lesson 11 on a connection may
 //! carry many requests, and `Connection` finds where each response ends by

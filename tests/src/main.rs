@@ -5,8 +5,8 @@
 //! From lesson 05 on, the server serves files the grader makes for each
 //! run, so `--cmd` must pass them on with `{root}` (and from lesson 08 on
 //! `{data}`), and `--addr` cannot be used. Later lessons take the settings
-//! the checks rely on from `{idle_timeout}` (07), `{max_connections}` (08)
-//! and `{access_log}` (09).
+//! the checks rely on from `{idle_timeout}` (11), `{max_connections}` (12)
+//! and `{access_log}` (14).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -25,7 +25,7 @@ use grader::server::{
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
-    /// The lesson whose checks to run: lesson03, 02 or 2.
+    /// The lesson whose checks to run: lesson03, 03 or 3.
     #[arg(value_parser = parse_lesson)]
     lesson: u8,
 
@@ -40,7 +40,7 @@ struct Cli {
     cmd: Option<String>,
 
     /// Grade the server that already listens at this address (lessons 01
-    /// to 03 only: later lessons need the grader's test files).
+    /// to 04 only: later lessons need the grader's test files).
     #[arg(long)]
     addr: Option<SocketAddr>,
 

@@ -10,7 +10,7 @@
 //! `Session` keeps the server, its files, and what started it, so that a
 //! check can stop the server and start it again on the same files. Later
 //! lessons also get settings that keep the checks quick: a short idle
-//! timeout (07), a small connection cap (08) and an access log (09).
+//! timeout (11), a small connection cap (12) and an access log (14).
 
 use std::collections::HashSet;
 use std::io::{self, BufRead, BufReader, Read};

@@ -64,7 +64,7 @@
 //!   line `Date: ` followed by any date in the IMF-fixdate form
 //!   `Sun, 06 Nov 1994 08:49:37 GMT`, and the same for
 //!   `Last-Modified: ...`. In a `cat -A` transcript the expected line is
-//!   `Date: ...^M$`. Lessons 13 and 11 add three more values that change
+//!   `Date: ...^M$`. Lessons 13 and 14 add three more values that change
 //!   from run to run, each with its own `...` rule: the time of the file in
 //!   an entity tag (lesson 13 on), `ETag: "...-ed"` (`...` stands for hex
 //!   digits; the size after the `-` must match), the date in a cell of a folder listing,
@@ -220,7 +220,7 @@ fn shell_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
-/// `lesson04` -> 3 (also accepts `lesson04.md` without its extension).
+/// `lesson04` -> 4 (also accepts `lesson04.md` without its extension).
 fn lesson_number(name: &str) -> Option<u8> {
     let digits = name.strip_prefix("lesson")?;
     if digits.len() == 2 && digits.bytes().all(|byte| byte.is_ascii_digit()) {
@@ -1161,7 +1161,7 @@ fn date_lines_match_any_date_and_nothing_else() {
 }
 
 #[test]
-fn lesson09_values_match_in_their_places_only() {
+fn lesson13_and_14_values_match_in_their_places_only() {
     for (expected, actual) in [
         ("ETag: \"...-ed\"", "ETag: \"18eaef1d84e59200-ed\""),
         ("ETag: \"...-ed\"^M$", "ETag: \"18eaef1d84e59200-ed\"^M$"),

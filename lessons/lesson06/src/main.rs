@@ -10,7 +10,7 @@
 //!
 //! What this lesson leaves out on purpose:
 //! - `ETag` and `If-None-Match`, the more precise way to ask the same
-//!   question, come in lesson 14.
+//!   question, come in lesson 13.
 //! - Only GET and HEAD are allowed; POST comes in lesson 07.
 //! - It still serves one connection at a time (lesson 12 serves many).
 

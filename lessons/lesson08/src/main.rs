@@ -11,6 +11,7 @@
 //! What this lesson leaves out on purpose:
 //! - File uploads. A browser sends a file in a form as
 //!   `multipart/form-data`, an encoding of its own; lesson 09 reads it.
+//! - `Transfer-Encoding: chunked` bodies are refused with 501.
 //! - The connection still closes after every response (lesson 11 keeps it
 //!   open), and one connection is served at a time (lesson 12).
 

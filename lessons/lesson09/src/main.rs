@@ -1,7 +1,8 @@
 //! Lesson 09: reading a multipart form.
 //!
-//! Lesson 08 read a body; this lesson reads the body a browser sends for a
-//! form with a file in it. Such a form is encoded as `multipart/form-data`:
+//! Lesson 07 read a body, and lesson 08 decoded a simple form; this lesson
+//! reads the body a browser sends for a form with a file in it. Such a
+//! form is encoded as `multipart/form-data`:
 //! the files and fields follow each other, separated by a boundary line,
 //! and nothing says how long a part is (`multipart.rs`). `POST /uploads`
 //! reads the whole form and answers with what arrived: each part's field

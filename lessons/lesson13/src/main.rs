@@ -59,8 +59,9 @@ struct Cli {
     #[arg(long, default_value = "data")]
     data: PathBuf,
 
-    /// The largest upload we accept, in bytes. Larger ones get 413. (Forms
-    /// for the guestbook have a fixed limit of 64 KiB.)
+    /// The largest upload we accept, in bytes: the whole body of the form,
+    /// and so also each file in it. Larger ones get 413. (Forms for the
+    /// guestbook have a fixed limit of 64 KiB.)
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     max_body: u64,
 

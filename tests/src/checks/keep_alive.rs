@@ -3,7 +3,7 @@
 //!
 //! Every check here first makes sure that the connection stays open when
 //! it should, so that a server that simply closes after every response
-//! (as lessons 03-06 do) fails them: closing when the client asks, or when
+//! (as lessons 01 to 10 do) fails them: closing when the client asks, or when
 //! a body was left unread, only means something on a server that otherwise
 //! keeps the connection.
 
