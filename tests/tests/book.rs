@@ -2,7 +2,7 @@
 //! by `transcripts.rs`).
 //!
 //! - Diagrams: every fenced block with the info string `text` in
-//!   `docs/src/*.md` is at most 80 columns wide, so that it fits a printed
+//!   `docs/src` (subfolders included) is at most 80 columns wide, so that it fits a printed
 //!   page, a projector and a narrow browser window without wrapping.
 //! - Course map: the table in `docs/src/course-map.md` gives, for every
 //!   lesson, the size of its new code. The numbers are computed here from
@@ -60,6 +60,28 @@ fn root() -> PathBuf {
         .parent()
         .unwrap()
         .to_path_buf()
+}
+
+/// The pages of the book: every Markdown file under `docs/src`, subfolders
+/// (such as the teachers' pages) included, as paths relative to `docs/src`
+/// with `/` between folders, sorted.
+fn book_pages() -> Vec<String> {
+    fn walk(folder: &Path, prefix: &str, pages: &mut Vec<String>) {
+        for entry in fs::read_dir(folder).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, &format!("{prefix}{name}/"), pages);
+            } else if name.ends_with(".md") {
+                pages.push(format!("{prefix}{name}"));
+            }
+        }
+    }
+    let mut pages = Vec::new();
+    walk(&root().join("docs/src"), "", &mut pages);
+    pages.sort();
+    pages
 }
 
 /// The lesson numbers present in `lessons/`, in order.
@@ -355,12 +377,7 @@ fn wide_text_lines(markdown: &str) -> Vec<(usize, usize)> {
 #[test]
 fn text_blocks_are_at_most_80_columns_wide() {
     let source = root().join("docs/src");
-    let mut names: Vec<String> = fs::read_dir(&source)
-        .unwrap()
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter(|name| name.ends_with(".md"))
-        .collect();
-    names.sort();
+    let names = book_pages();
     let mut problems = Vec::new();
     for name in &names {
         let markdown = fs::read_to_string(source.join(name)).unwrap();
@@ -425,14 +442,7 @@ fn shows_diff_without_new_files(text: &str) -> bool {
 #[test]
 fn diffs_are_shown_with_new_files() {
     let mut files = vec!["README.md".to_owned(), "docs/ARCHITECTURE.md".to_owned()];
-    let mut chapters: Vec<String> = fs::read_dir(root().join("docs/src"))
-        .unwrap()
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter(|name| name.ends_with(".md"))
-        .map(|name| format!("docs/src/{name}"))
-        .collect();
-    chapters.sort();
-    files.extend(chapters);
+    files.extend(book_pages().iter().map(|page| format!("docs/src/{page}")));
     let mut problems = Vec::new();
     for file in &files {
         let Ok(text) = fs::read_to_string(root().join(file)) else {
@@ -484,15 +494,12 @@ fn includes(markdown: &str) -> Vec<(usize, String, Option<String>)> {
 fn every_include_of_the_book_resolves() {
     let chapters = root().join("docs/src");
     let mut problems = Vec::new();
-    for entry in fs::read_dir(&chapters).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|extension| extension != "md") {
-            continue;
-        }
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    for name in book_pages() {
+        let path = chapters.join(&name);
         let markdown = fs::read_to_string(&path).unwrap();
         for (line, included, anchor) in includes(&markdown) {
-            let Ok(text) = fs::read_to_string(chapters.join(&included)) else {
+            let folder = path.parent().unwrap();
+            let Ok(text) = fs::read_to_string(folder.join(&included)) else {
                 problems.push(format!("{name}:{line}: {included} does not exist"));
                 continue;
             };
