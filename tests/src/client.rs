@@ -383,6 +383,7 @@ impl Connection {
             ending,
             answered_early: false,
         }
+        .recorded()
     }
 
     /// Waits up to `within` for the server to close, without closing our
@@ -400,6 +401,7 @@ impl Connection {
             ending,
             answered_early: false,
         }
+        .recorded()
     }
 
     /// Half-closes, reads until the server closes, and returns everything
@@ -419,6 +421,7 @@ impl Connection {
             ending: self.send_error.unwrap_or(read_ending),
             answered_early: false,
         }
+        .recorded()
     }
 
     /// Reads until `done` says that `received` is complete (`None`), the

@@ -8,14 +8,15 @@
 //! the checks rely on from `{idle_timeout}` (11), `{max_connections}` (12)
 //! and `{access_log}` (14).
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use grader::checks;
 use grader::fixture::Fixture;
-use grader::report;
+use grader::grade::{self, EXIT_CODES};
+use grader::report::Format;
 use grader::server::{
     FIRST_LESSON_WITH_ACCESS_LOG, FIRST_LESSON_WITH_DATA, FIRST_LESSON_WITH_KEEP_ALIVE,
     FIRST_LESSON_WITH_ROOT, FIRST_LESSON_WITH_THREADS, Program, Server, Session,
@@ -23,7 +24,7 @@ use grader::server::{
 
 /// Grades an HTTP server by the checks of one lesson of the course.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, after_help = EXIT_CODES)]
 struct Cli {
     /// The lesson whose checks to run: lesson03, 03 or 3.
     #[arg(value_parser = parse_lesson)]
@@ -47,6 +48,25 @@ struct Cli {
     /// Only list the lesson's checks.
     #[arg(long)]
     list: bool,
+
+    /// How to write the results: text for people, json or junit (a JUnit
+    /// XML report) for CI. Only the report goes to stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+
+    /// Also show what passing checks sent and received.
+    #[arg(long)]
+    verbose: bool,
+
+    /// Also run the stretch checks for the chapters' exercises, after the
+    /// others; they never count toward passing.
+    #[arg(long)]
+    stretch: bool,
+
+    /// How long the server may take to start listening (default 10): a
+    /// --cmd with a `cargo run` that compiles first needs more.
+    #[arg(long, value_name = "SECONDS", value_parser = grade::parse_seconds)]
+    start_timeout: Option<Duration>,
 }
 
 fn parse_lesson(text: &str) -> Result<u8, String> {
@@ -64,10 +84,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut out = anstream::stdout().lock();
     if cli.list {
-        return exit_code(
-            report::print_list(&mut out, checks::for_lesson(cli.lesson)),
-            0,
-        );
+        return exit_code(grade::list(&mut out, cli.lesson, cli.stretch), 0);
+    }
+    if let Some(timeout) = cli.start_timeout {
+        grader::server::set_start_timeout(timeout);
     }
 
     let mut session = match start(&cli) {
@@ -78,21 +98,15 @@ fn main() -> ExitCode {
         }
     };
 
-    let (mut passed, mut failed) = (0, 0);
-    for check in checks::for_lesson(cli.lesson) {
-        let result = check.run(&mut session);
-        if result.is_ok() {
-            passed += 1;
-        } else {
-            failed += 1;
-        }
-        if let Err(error) = report::print_result(&mut out, check, &result) {
-            return exit_code(Err(error), 0);
-        }
-        let _ = out.flush();
+    let options = grade::Options {
+        format: cli.format,
+        verbose: cli.verbose,
+        stretch: cli.stretch,
+    };
+    match grade::grade(&mut session, cli.lesson, options, &mut out) {
+        Ok(totals) => ExitCode::from(if totals.failed == 0 { 0 } else { 1 }),
+        Err(error) => exit_code(Err(error), 0),
     }
-    let printed = report::print_summary(&mut out, passed, failed);
-    exit_code(printed, if failed == 0 { 0 } else { 1 })
 }
 
 /// Makes the test files and starts (or finds) the server to grade.

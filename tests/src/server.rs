@@ -17,6 +17,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -24,8 +25,30 @@ use std::time::{Duration, Instant};
 
 use crate::fixture::Fixture;
 
-/// How long a server may take from being started to accepting connections.
-const START_DEADLINE: Duration = Duration::from_secs(10);
+/// How long a server may take from being started to accepting connections,
+/// unless `set_start_timeout` says otherwise (`--start-timeout`).
+pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The start timeout in milliseconds; 0 means `DEFAULT_START_TIMEOUT`.
+static START_TIMEOUT_MILLIS: AtomicU64 = AtomicU64::new(0);
+
+/// Sets how long every server started from now on may take to start
+/// listening: a cold `cargo run` that compiles first needs more than the
+/// default.
+pub fn set_start_timeout(timeout: Duration) {
+    let millis = u64::try_from(timeout.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    START_TIMEOUT_MILLIS.store(millis, Ordering::Relaxed);
+}
+
+/// How long a server may take to start listening.
+pub fn start_timeout() -> Duration {
+    match START_TIMEOUT_MILLIS.load(Ordering::Relaxed) {
+        0 => DEFAULT_START_TIMEOUT,
+        millis => Duration::from_millis(millis),
+    }
+}
 
 /// How much of a server's output we keep, to explain why it did not start.
 const MAX_KEPT_OUTPUT: usize = 16 * 1024;
@@ -257,7 +280,7 @@ impl Server {
     /// A server that somebody else started and stops. Fails when nothing
     /// accepts connections at `address`.
     pub fn running_at(address: SocketAddr) -> io::Result<Server> {
-        TcpStream::connect_timeout(&address, START_DEADLINE).map_err(|error| {
+        TcpStream::connect_timeout(&address, start_timeout()).map_err(|error| {
             io::Error::new(
                 error.kind(),
                 format!("cannot connect to {address}: {error}"),
@@ -336,7 +359,7 @@ impl Server {
             output,
         };
 
-        let deadline = Instant::now() + START_DEADLINE;
+        let deadline = Instant::now() + start_timeout();
         while Instant::now() < deadline {
             match announcement.recv_timeout(Duration::from_millis(50)) {
                 Ok(address) => {
@@ -366,8 +389,9 @@ impl Server {
             }
         }
         Err(server.start_error(&format!(
-            "the server did not start listening within {} s",
-            START_DEADLINE.as_secs()
+            "the server did not start listening within {} s (a slow start, such as a \
+             `cargo run` that compiles first, needs a longer --start-timeout SECONDS)",
+            crate::client::seconds(start_timeout())
         )))
     }
 
