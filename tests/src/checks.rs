@@ -329,7 +329,7 @@ pub static CHECKS: &[Check] = &[
         2,
         None,
         FRAMING,
-        "course convention: an error explains itself in text/plain (here a 400 for a bare LF); from lesson 05 on a 404 is a small text/html page",
+        "course convention: an error explains itself in text/plain (here the 431 or 400 for a head of 100 KiB); from lesson 05 on a 404 is a small text/html page",
         conventions::error_media_types,
     ),
     custom(
@@ -701,7 +701,7 @@ pub static CHECKS: &[Check] = &[
         5,
         None,
         SAFETY,
-        "37 targets that try to leave the document root (.., encoded, doubled, overlong, symbolic links, absolute paths) all get 400, 403 or 404, and the secret beside the root never comes back",
+        "33 targets that try to leave the document root (.., encoded, doubled, overlong, absolute paths) all get 400, 403 or 404, and the secret beside the root never comes back",
         files::path_escapes,
     ),
     custom(
@@ -709,7 +709,7 @@ pub static CHECKS: &[Check] = &[
         5,
         None,
         SAFETY,
-        "a symbolic link that leads out of the root, to a file or a folder, gets 404 or 403, never the file",
+        "a symbolic link that leads out of the root, to a file or a folder, gets 404 or 403, never what it points to",
         files::symlink_out_of_root,
     ),
     custom(

@@ -102,7 +102,9 @@ pub(super) fn large_file(session: &Session) -> Result<(), Failure> {
 
 /// Targets that try to reach `secret.txt`, which lies beside the document
 /// root, or other places outside it. Each is a trick that has worked
-/// against some real server.
+/// against some real server. Symbolic links are not among them: following
+/// one is a choice of the server's owner (nginx and Apache do by default),
+/// graded once, by `symlink-out-of-root`.
 pub fn escape_targets(secret: &Path) -> Vec<Vec<u8>> {
     let secret = secret.to_string_lossy();
     let mut targets: Vec<Vec<u8>> = [
@@ -126,7 +128,6 @@ pub fn escape_targets(secret: &Path) -> Vec<Vec<u8>> {
         "/..%5csecret.txt",
         "/%2e%2e%5csecret.txt",
         "/%5c..%5csecret.txt",
-        "/outside%2fsecret.txt",
         // A raw backslash, which Windows takes for a separator.
         "/guide\\..\\..\\secret.txt",
         // NUL bytes, encoded or raw, which cut C strings short.
@@ -145,10 +146,6 @@ pub fn escape_targets(secret: &Path) -> Vec<Vec<u8>> {
         "http://localhost/../secret.txt",
         "http://localhost/%2e%2e/secret.txt",
         "http://localhost/..%2fsecret.txt",
-        // Symbolic links inside the root that lead out of it.
-        "/secret-link.txt",
-        "/outside/secret.txt",
-        "/outside/",
     ]
     .iter()
     .map(|target| target.as_bytes().to_vec())
