@@ -79,6 +79,16 @@ pub(super) fn error_media_types(session: &Session) -> Result<(), Failure> {
 
 /// The course's choice where several statuses are right.
 pub(super) fn status_choices(session: &Session) -> Result<(), Failure> {
+    status_choices_in_order(session).map_err(|failure| Failure {
+        problem: format!(
+            "{} (the other status is valid HTTP too; this is the course's choice)",
+            failure.problem
+        ),
+        ..failure
+    })
+}
+
+fn status_choices_in_order(session: &Session) -> Result<(), Failure> {
     let lesson = session.lesson();
     expect_status(session, &large_header_section_request(), 431)?;
     if lesson >= 3 {
