@@ -33,7 +33,11 @@ fn parse_imf_fixdate(text: &str) -> Option<SystemTime> {
 
 /// Sends GET and HEAD for `target` and compares: the same status and
 /// header fields (all but `Date`), and no body for HEAD.
-fn expect_head_like_get(session: &Session, target: &str, status: u16) -> Result<(), Failure> {
+pub(super) fn expect_head_like_get(
+    session: &Session,
+    target: &str,
+    status: u16,
+) -> Result<(), Failure> {
     let get = expect_status(session, &Request::get(target).bytes(), status)?;
     let head = expect_status(session, &Request::head(target).bytes(), status)?;
     if !head.response.body.is_empty() {

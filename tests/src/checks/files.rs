@@ -4,8 +4,7 @@ use std::path::Path;
 use std::thread;
 
 use super::{
-    Failure, expect_allowed, expect_file, expect_status, expect_status_for_each, expect_status_in,
-    percent_encode, send,
+    Failure, expect_allowed, expect_file, expect_status, expect_status_in, percent_encode, send,
 };
 use crate::client::{Ending, Request};
 use crate::fixture::{self, SiteFile};
@@ -19,21 +18,24 @@ pub(super) fn folder_index(session: &Session) -> Result<(), Failure> {
     expect_file(session, &Request::get("/guide/"), &fixture::GUIDE_INDEX).map(drop)
 }
 
+/// A folder without an index: 404 (nothing to show) and 403 (not shown)
+/// are both right; the course's 404 is graded by `convention-status-choices`.
 pub(super) fn folder_without_index(session: &Session) -> Result<(), Failure> {
-    expect_status(session, &Request::get("/attic/").bytes(), 404).map(drop)
+    let exchange = send(session, &Request::get(FOLDER_WITHOUT_INDEX).bytes())?;
+    expect_status_in(session, &exchange, &[404, 403]).map(drop)
 }
 
+/// The folder of the test site that has no `index.html`.
+pub(super) const FOLDER_WITHOUT_INDEX: &str = "/attic/";
+
+/// A missing file: 404 with a body that explains it (in any media type:
+/// the course's text/html page is `convention-error-media-types`).
 pub(super) fn missing_file(session: &Session) -> Result<(), Failure> {
-    let exchange = expect_status(session, &Request::get("/no-such-file.html").bytes(), 404)?;
-    let content_type = exchange.response.field("Content-Type").unwrap_or_default();
-    if !content_type.starts_with("text/html") {
-        return Err(Failure::new(
-            &exchange,
-            format!("a 404 should be a small text/html page, not {content_type}"),
-        ));
-    }
-    Ok(())
+    expect_status(session, &Request::get(MISSING).bytes(), 404).map(drop)
 }
+
+/// A file the test site does not have.
+pub(super) const MISSING: &str = "/no-such-file.html";
 
 /// Checks that `target` serves `file`.
 fn serves(session: &Session, target: &str, file: &SiteFile) -> Result<(), Failure> {
@@ -61,9 +63,17 @@ pub(super) fn dot_and_empty_segments(session: &Session) -> Result<(), Failure> {
     serves(session, "/./guide//index.html", &fixture::GUIDE_INDEX)
 }
 
+/// Targets with broken percent escapes, or escapes that are not UTF-8.
+pub(super) const INVALID_ESCAPES: [&str; 3] = ["/%zz.html", "/style.css%4", "/%c3%28.txt"];
+
+/// A target that cannot be decoded is a bad request (400) or names no
+/// file (404); the course's 400 is graded by `convention-status-choices`.
 pub(super) fn invalid_percent_escape(session: &Session) -> Result<(), Failure> {
-    let targets = ["/%zz.html", "/style.css%4", "/%c3%28.txt"];
-    expect_status_for_each(session, targets.map(Request::get), 400)
+    for target in INVALID_ESCAPES {
+        let exchange = send(session, &Request::get(target).bytes())?;
+        expect_status_in(session, &exchange, &[400, 404])?;
+    }
+    Ok(())
 }
 
 pub(super) fn css_file(session: &Session) -> Result<(), Failure> {
@@ -92,7 +102,9 @@ pub(super) fn large_file(session: &Session) -> Result<(), Failure> {
 
 /// Targets that try to reach `secret.txt`, which lies beside the document
 /// root, or other places outside it. Each is a trick that has worked
-/// against some real server.
+/// against some real server. Symbolic links are not among them: following
+/// one is a choice of the server's owner (nginx and Apache do by default),
+/// graded once, by `symlink-out-of-root`.
 pub fn escape_targets(secret: &Path) -> Vec<Vec<u8>> {
     let secret = secret.to_string_lossy();
     let mut targets: Vec<Vec<u8>> = [
@@ -116,7 +128,6 @@ pub fn escape_targets(secret: &Path) -> Vec<Vec<u8>> {
         "/..%5csecret.txt",
         "/%2e%2e%5csecret.txt",
         "/%5c..%5csecret.txt",
-        "/outside%2fsecret.txt",
         // A raw backslash, which Windows takes for a separator.
         "/guide\\..\\..\\secret.txt",
         // NUL bytes, encoded or raw, which cut C strings short.
@@ -135,10 +146,6 @@ pub fn escape_targets(secret: &Path) -> Vec<Vec<u8>> {
         "http://localhost/../secret.txt",
         "http://localhost/%2e%2e/secret.txt",
         "http://localhost/..%2fsecret.txt",
-        // Symbolic links inside the root that lead out of it.
-        "/secret-link.txt",
-        "/outside/secret.txt",
-        "/outside/",
     ]
     .iter()
     .map(|target| target.as_bytes().to_vec())
@@ -171,9 +178,17 @@ pub(super) fn path_escapes(session: &Session) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Symbolic links inside the root that lead out of it.
+pub(super) const LINKS_OUT: [&str; 2] = ["/secret-link.txt", "/outside/secret.txt"];
+
+/// A link out of the root is refused (403) or hidden (404); the course's
+/// 404 is graded by `convention-status-choices`.
 pub(super) fn symlink_out_of_root(session: &Session) -> Result<(), Failure> {
-    let targets = ["/secret-link.txt", "/outside/secret.txt"];
-    expect_status_for_each(session, targets.map(Request::get), 404)
+    for target in LINKS_OUT {
+        let exchange = send(session, &Request::get(target).bytes())?;
+        expect_status_in(session, &exchange, &[404, 403])?;
+    }
+    Ok(())
 }
 
 pub(super) fn named_pipe(session: &Session) -> Result<(), Failure> {
@@ -199,10 +214,6 @@ pub(super) fn methods_not_allowed(session: &Session) -> Result<(), Failure> {
         expect_allowed(&exchange, &["GET"])?;
     }
     expect_status(session, &Request::new("BREW", "/").bytes(), 501).map(drop)
-}
-
-pub(super) fn head_not_allowed(session: &Session) -> Result<(), Failure> {
-    expect_status(session, &Request::head("/").bytes(), 405).map(drop)
 }
 
 #[cfg(test)]
