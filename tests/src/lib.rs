@@ -4,10 +4,13 @@
 //! grades a server written in any language. `client` sends requests and
 //! parses responses, `checks` holds what each lesson must do, `report`
 //! prints the results, `server` starts and stops the server to grade, and
-//! `fixture` makes the files it serves from lesson 05 on.
+//! `fixture` makes the files it serves from lesson 05 on. `exercise` makes
+//! and builds a student's copy of a lesson, `hints` explains each check.
 
 pub mod checks;
 pub mod client;
+pub mod exercise;
 pub mod fixture;
+pub mod hints;
 pub mod report;
 pub mod server;

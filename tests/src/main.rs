@@ -7,14 +7,22 @@
 //! `{data}`), and `--addr` cannot be used. Later lessons take the settings
 //! the checks rely on from `{idle_timeout}` (11), `{max_connections}` (12)
 //! and `{access_log}` (14).
+//!
+//! The student's path has four subcommands: `start` makes your own copy of
+//! a lesson with the new code left as `todo!()` (see `exercise`), `check`
+//! builds and grades it, `progress` shows how far you are, and `hint`
+//! explains one check step by step (see `hints`).
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use grader::checks;
+use grader::exercise;
 use grader::fixture::Fixture;
+use grader::hints;
 use grader::report;
 use grader::server::{
     FIRST_LESSON_WITH_ACCESS_LOG, FIRST_LESSON_WITH_DATA, FIRST_LESSON_WITH_KEEP_ALIVE,
@@ -22,12 +30,22 @@ use grader::server::{
 };
 
 /// Grades an HTTP server by the checks of one lesson of the course.
+///
+/// `grader lesson03` grades the reference lesson, `--cmd` or `--addr` your
+/// own server. To write the server yourself, lesson by lesson: `grader
+/// start lesson03` makes your copy of the lesson in exercises/lesson03 with
+/// the new code left as todo!(), `grader check lesson03` builds and grades
+/// it, `grader progress` shows all lessons, and `grader hint lesson03
+/// CHECK` helps with one check.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Step>,
+
     /// The lesson whose checks to run: lesson03, 03 or 3.
-    #[arg(value_parser = parse_lesson)]
-    lesson: u8,
+    #[arg(value_parser = parse_lesson, required = true)]
+    lesson: Option<u8>,
 
     /// Start this command and grade it. {port} is replaced by a free port,
     /// {root} by the folder of test files to serve (lesson 05 on), {data} by
@@ -49,6 +67,54 @@ struct Cli {
     list: bool,
 }
 
+/// The student's path through the course.
+#[derive(Subcommand)]
+enum Step {
+    /// Make your own copy of a lesson to write: the reference lesson with
+    /// the lesson's new code left as todo!(). It never overwrites a copy.
+    Start {
+        #[arg(value_parser = parse_lesson)]
+        lesson: u8,
+        /// Where to put the copy (default exercises/lessonNN). Outside a
+        /// Cargo workspace the copy is a workspace of its own.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Keep the reference code instead of the todo!()s (package
+        /// solved-lessonNN), to see what passes.
+        #[arg(long, hide = true)]
+        solved: bool,
+    },
+    /// Build your copy of a lesson and grade it by the lesson's checks.
+    /// Exit code 0 when all pass, 1 when one fails, 2 when it does not
+    /// build or start.
+    Check {
+        #[arg(value_parser = parse_lesson)]
+        lesson: u8,
+        /// The copy to check (default exercises/lessonNN).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Show every lesson: not started, k of n checks, or passed. With
+    /// --cmd, grade one program against every lesson in order, stopping
+    /// at the first it does not pass.
+    Progress {
+        /// The folder that holds your copies (default exercises).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// A command to grade instead of the copies, with the placeholders
+        /// of the main --cmd.
+        #[arg(long, conflicts_with = "dir")]
+        cmd: Option<String>,
+    },
+    /// Explain one check of a lesson step by step.
+    Hint {
+        #[arg(value_parser = parse_lesson)]
+        lesson: u8,
+        /// The check's name, as the report or --list shows it.
+        check: String,
+    },
+}
+
 fn parse_lesson(text: &str) -> Result<u8, String> {
     let last = checks::last_lesson();
     let number = text.strip_prefix("lesson").unwrap_or(text);
@@ -62,63 +128,286 @@ fn parse_lesson(text: &str) -> Result<u8, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    match (&cli.command, cli.lesson) {
+        (
+            Some(Step::Start {
+                lesson,
+                dir,
+                solved,
+            }),
+            _,
+        ) => start_copy(*lesson, dir, *solved),
+        (Some(Step::Check { lesson, dir }), _) => check_copy(*lesson, dir),
+        (Some(Step::Progress { dir, cmd }), _) => progress(dir.as_deref(), cmd.as_deref()),
+        (Some(Step::Hint { lesson, check }), _) => hint(*lesson, check),
+        (None, Some(lesson)) => grade_main(&cli, lesson),
+        // clap requires the lesson when there is no subcommand.
+        (None, None) => ExitCode::from(2),
+    }
+}
+
+/// `grader lessonNN [--cmd | --addr | --list]`.
+fn grade_main(cli: &Cli, lesson: u8) -> ExitCode {
     let mut out = anstream::stdout().lock();
     if cli.list {
-        return exit_code(
-            report::print_list(&mut out, checks::for_lesson(cli.lesson)),
-            0,
-        );
+        return exit_code(report::print_list(&mut out, checks::for_lesson(lesson)), 0);
     }
-
-    let mut session = match start(&cli) {
+    let session = match start(cli, lesson) {
         Ok(session) => session,
         Err(error) => {
             eprintln!("error: {error}");
             return ExitCode::from(2);
         }
     };
+    grade(session, lesson, &mut out)
+}
 
+/// Runs the lesson's checks, prints the report, and returns the exit code.
+fn grade(mut session: Session, lesson: u8, out: &mut impl Write) -> ExitCode {
+    match run_checks(&mut session, lesson, Some(out)) {
+        Ok((passed, failed)) => {
+            let printed = report::print_summary(out, passed, failed);
+            exit_code(printed, if failed == 0 { 0 } else { 1 })
+        }
+        Err(error) => {
+            let _ = out.flush();
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs the checks of `lesson`, printing each result to `out` if given,
+/// and returns how many passed and failed. When the server dies during a
+/// check (a panic, a `todo!()` reached), says so, shows its last lines and
+/// starts it again for the next check. Fails when the report cannot be
+/// written or the server cannot be started again.
+fn run_checks(
+    session: &mut Session,
+    lesson: u8,
+    mut out: Option<&mut impl Write>,
+) -> Result<(usize, usize), String> {
     let (mut passed, mut failed) = (0, 0);
-    for check in checks::for_lesson(cli.lesson) {
-        let result = check.run(&mut session);
+    for check in checks::for_lesson(lesson) {
+        let lines_before = session.server().lines_printed();
+        let result = check.run(session);
         if result.is_ok() {
             passed += 1;
         } else {
             failed += 1;
         }
-        if let Err(error) = report::print_result(&mut out, check, &result) {
-            return exit_code(Err(error), 0);
+        if result.is_err() {
+            // A server that panicked may need a moment to exit.
+            let _ = session
+                .server_mut()
+                .wait_for_exit(std::time::Duration::from_millis(500));
         }
-        let _ = out.flush();
+        let died = session.server_mut().exited();
+        if let Some(out) = out.as_mut() {
+            report::print_result(out, check, &result).map_err(|error| error.to_string())?;
+            let server = session.server();
+            let panicked: Vec<String> = server
+                .last_lines(lines_before)
+                .into_iter()
+                .filter(|line| line.contains("panicked at") || died.is_some())
+                .collect();
+            print_server_trouble(out, died, &panicked).map_err(|error| error.to_string())?;
+            let _ = out.flush();
+        }
+        if died.is_some() {
+            session
+                .restart()
+                .map_err(|error| format!("cannot start the server again: {error}"))?;
+        }
     }
-    let printed = report::print_summary(&mut out, passed, failed);
-    exit_code(printed, if failed == 0 { 0 } else { 1 })
+    Ok((passed, failed))
+}
+
+/// Says that the server died (or a thread of it panicked) and shows its
+/// last lines, which name the file, line and message of a panic.
+fn print_server_trouble(
+    out: &mut impl Write,
+    died: Option<std::process::ExitStatus>,
+    lines: &[String],
+) -> std::io::Result<()> {
+    match died {
+        Some(status) => writeln!(
+            out,
+            "    server:   stopped during this check ({status}); it is started again. \
+             Its last lines:"
+        )?,
+        None if lines.is_empty() => return Ok(()),
+        None => writeln!(out, "    server:   a thread panicked during this check:")?,
+    }
+    for line in lines {
+        writeln!(out, "      | {line}")?;
+    }
+    Ok(())
+}
+
+/// `grader start lessonNN`: makes the student's copy.
+fn start_copy(lesson: u8, dir: &Option<PathBuf>, solved: bool) -> ExitCode {
+    let folder = dir
+        .clone()
+        .unwrap_or_else(|| exercise::default_folder(lesson));
+    match exercise::start(lesson, &folder, solved) {
+        Ok(todos) => {
+            let package = exercise::package_name(lesson, solved);
+            println!(
+                "Made {} (package {package}): lesson{:02}'s program with the new code of \
+                 lesson{lesson:02} left for you to write.",
+                folder.display(),
+                lesson.saturating_sub(1).max(1)
+            );
+            if !todos.is_empty() {
+                println!("Write these todo!()s:");
+            }
+            for todo in &todos {
+                println!("  {}:{}: {}", todo.file.display(), todo.line, todo.message);
+            }
+            println!(
+                "Then check your work: cargo run -p grader -- check lesson{lesson:02}{}",
+                dir.as_ref()
+                    .map(|dir| format!(" --dir {}", dir.display()))
+                    .unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `grader check lessonNN`: builds the copy and grades it.
+fn check_copy(lesson: u8, dir: &Option<PathBuf>) -> ExitCode {
+    let folder = dir
+        .clone()
+        .unwrap_or_else(|| exercise::default_folder(lesson));
+    let session = match launch_copy(lesson, &folder) {
+        Ok(session) => session,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = anstream::stdout().lock();
+    grade(session, lesson, &mut out)
+}
+
+/// Builds the copy of `lesson` in `folder` and starts it on fresh files.
+fn launch_copy(lesson: u8, folder: &Path) -> Result<Session, String> {
+    if !folder.join("Cargo.toml").exists() {
+        return Err(format!(
+            "there is no copy of lesson{lesson:02} in {}: make it with \
+             `cargo run -p grader -- start lesson{lesson:02}`",
+            folder.display()
+        ));
+    }
+    // A copy linked from elsewhere is built where it lies, in its workspace.
+    let folder = folder.canonicalize().map_err(|error| error.to_string())?;
+    let path = exercise::build(&folder)?;
+    let fixture = Fixture::create().map_err(|error| error.to_string())?;
+    Session::launch(Program::Binary { path, lesson }, fixture).map_err(|error| error.to_string())
+}
+
+/// `grader progress`: one line per lesson.
+fn progress(dir: Option<&Path>, cmd: Option<&str>) -> ExitCode {
+    let mut out = anstream::stdout().lock();
+    let mut all_passed = true;
+    for lesson in 1..=checks::last_lesson() {
+        let total = checks::for_lesson(lesson).count();
+        let folder = dir.map_or_else(
+            || exercise::default_folder(lesson),
+            |dir| dir.join(format!("lesson{lesson:02}")),
+        );
+        let session = match cmd {
+            Some(line) => Fixture::create()
+                .and_then(|fixture| {
+                    let program = Program::Command {
+                        line: line.to_owned(),
+                        lesson,
+                    };
+                    Session::launch(program, fixture)
+                })
+                .map_err(|error| error.to_string()),
+            None if !folder.join("Cargo.toml").exists() => {
+                all_passed = false;
+                let _ = writeln!(out, "lesson{lesson:02}  not started");
+                continue;
+            }
+            None => launch_copy(lesson, &folder),
+        };
+        let state = match session {
+            Ok(mut session) => match run_checks(&mut session, lesson, None::<&mut Vec<u8>>) {
+                Ok((passed, 0)) => format!("passed ({passed} checks)"),
+                Ok((passed, _)) => format!("{passed} of {total} checks"),
+                Err(error) => format!("stopped: {error}"),
+            },
+            Err(error) => format!("does not run: {}", first_line(&error)),
+        };
+        let passed = state.starts_with("passed");
+        all_passed &= passed;
+        let _ = writeln!(out, "lesson{lesson:02}  {state}");
+        let _ = out.flush();
+        if cmd.is_some() && !passed {
+            let _ = writeln!(
+                out,
+                "Next: make lesson{lesson:02} pass (cargo run -p grader -- lesson{lesson:02} \
+                 --cmd \"...\" shows why it does not)."
+            );
+            break;
+        }
+    }
+    ExitCode::from(if all_passed { 0 } else { 1 })
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
+
+/// `grader hint lessonNN CHECK`.
+fn hint(lesson: u8, name: &str) -> ExitCode {
+    let Some(check) = checks::for_lesson(lesson).find(|check| check.name == name) else {
+        eprintln!(
+            "error: lesson{lesson:02} has no check {name:?}; \
+             `cargo run -p grader -- lesson{lesson:02} --list` lists them"
+        );
+        return ExitCode::from(2);
+    };
+    println!("{}: {}", check.name, check.rule);
+    for (number, step) in hints::steps(check).iter().enumerate() {
+        println!("{}. {step}", number + 1);
+    }
+    ExitCode::SUCCESS
 }
 
 /// Makes the test files and starts (or finds) the server to grade.
-fn start(cli: &Cli) -> Result<Session, String> {
-    if cli.addr.is_some() && cli.lesson >= FIRST_LESSON_WITH_ROOT {
+fn start(cli: &Cli, lesson: u8) -> Result<Session, String> {
+    if cli.addr.is_some() && lesson >= FIRST_LESSON_WITH_ROOT {
         return Err(format!(
             "--addr cannot grade lesson{:02}: from lesson{FIRST_LESSON_WITH_ROOT:02} on the \
              checks need to know the files the server serves, and the grader makes them \
              fresh for each run. Use --cmd with {{root}} instead, for example \
              --cmd \"python3 my_server.py --port {{port}} --root {{root}}\"",
-            cli.lesson
+            lesson
         ));
     }
     let fixture = Fixture::create().map_err(|error| error.to_string())?;
     let started = match (&cli.cmd, cli.addr) {
         (Some(command), _) => {
-            warn_about_placeholders(command, cli.lesson);
+            warn_about_placeholders(command, lesson);
             let program = Program::Command {
                 line: command.clone(),
-                lesson: cli.lesson,
+                lesson,
             };
             Session::launch(program, fixture)
         }
-        (None, Some(address)) => Server::running_at(address)
-            .map(|server| Session::with_server(server, fixture, cli.lesson)),
-        (None, None) => Session::launch(Program::Lesson(cli.lesson), fixture),
+        (None, Some(address)) => {
+            Server::running_at(address).map(|server| Session::with_server(server, fixture, lesson))
+        }
+        (None, None) => Session::launch(Program::Lesson(lesson), fixture),
     };
     started.map_err(|error| error.to_string())
 }

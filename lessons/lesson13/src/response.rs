@@ -293,9 +293,11 @@ impl Response {
 
         let mut message = head.into_bytes();
         if !include_body {
+            // Exercise lesson06: HEAD: write the head only, not the body, and return its length
             stream.write_all(&message)?;
             stream.flush()?;
             return Ok(message.len() as u64);
+            // End of exercise lesson06.
         }
         let bytes_sent = match self.body {
             // Head and body go out in one write, so that they usually travel
