@@ -206,11 +206,14 @@ fn run_checks(
         if let Some(out) = out.as_mut() {
             report::print_result(out, check, &result).map_err(|error| error.to_string())?;
             let server = session.server();
-            let panicked: Vec<String> = server
-                .last_lines(lines_before)
-                .into_iter()
-                .filter(|line| line.contains("panicked at") || died.is_some())
-                .collect();
+            // A thread that panicked in a server that lives on: its
+            // message, from the `panicked at` line on.
+            let mut lines = server.last_lines(lines_before);
+            if died.is_none() {
+                let panic = lines.iter().position(|line| line.contains("panicked at"));
+                lines.drain(..panic.unwrap_or(lines.len()));
+            }
+            let panicked = lines;
             print_server_trouble(out, died, &panicked).map_err(|error| error.to_string())?;
             let _ = out.flush();
         }

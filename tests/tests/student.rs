@@ -164,6 +164,10 @@ lessons! {
     lesson08_copy: 8,
     lesson09_copy: 9,
     lesson10_copy: 10,
+    lesson11_copy: 11,
+    lesson12_copy: 12,
+    lesson13_copy: 13,
+    lesson14_copy: 14,
 }
 
 #[test]

@@ -118,6 +118,7 @@ pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, H
 /// target, so it always starts with a single `/`: a `Location` starting
 /// with `//evil.example` would send the browser to another host.
 fn folder_location(segments: &[String], target: &str) -> String {
+    // Exercise lesson14: the folder target with a slash added, the query kept
     let mut location = String::from("/");
     for segment in segments {
         location.push_str(&percent_encode(segment));
@@ -128,6 +129,7 @@ fn folder_location(segments: &[String], target: &str) -> String {
         location.push_str(query);
     }
     location
+    // End of exercise lesson14.
 }
 
 // ANCHOR: entity_tag
