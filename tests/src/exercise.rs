@@ -51,16 +51,24 @@ pub struct Todo {
     pub message: String,
 }
 
+/// The workspace's folder, without the `tests/..` of `WORKSPACE` where
+/// possible (it is shown to the student).
+fn workspace() -> PathBuf {
+    Path::new(WORKSPACE)
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from(WORKSPACE))
+}
+
 /// The reference lesson's folder.
 pub fn reference(lesson: u8) -> PathBuf {
-    Path::new(WORKSPACE)
+    workspace()
         .join("lessons")
         .join(format!("lesson{lesson:02}"))
 }
 
 /// Where `start` puts the copy when no folder is named: `exercises/lessonNN`.
 pub fn default_folder(lesson: u8) -> PathBuf {
-    Path::new(WORKSPACE)
+    workspace()
         .join("exercises")
         .join(format!("lesson{lesson:02}"))
 }

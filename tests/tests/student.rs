@@ -249,3 +249,54 @@ fn hint_explains_a_check_and_ends_with_its_section() {
     let unknown = grader(&["hint".to_owned(), "lesson03".to_owned(), "nope".to_owned()]);
     assert_eq!(unknown.status.code(), Some(2));
 }
+
+/// The text of a chapter's "Start the lesson" box, as one line.
+fn start_box(chapter: &str) -> String {
+    let lines = chapter
+        .lines()
+        .skip_while(|line| !line.contains("**Start the lesson.**"))
+        .take_while(|line| line.starts_with('>'));
+    let text: Vec<&str> = lines
+        .map(|line| line.trim_start_matches('>').trim())
+        .collect();
+    text.join(" ")
+}
+
+#[test]
+fn every_chapter_says_how_to_start_the_lesson_and_what_is_left() {
+    for lesson in 2..=checks::last_lesson() {
+        let chapter = fs::read_to_string(
+            Path::new(WORKSPACE)
+                .join("docs/src")
+                .join(format!("lesson{lesson:02}.md")),
+        )
+        .unwrap();
+        let text = start_box(&chapter);
+        assert!(
+            text.contains(&format!("cargo run -p grader -- start lesson{lesson:02}")),
+            "lesson{lesson:02}.md has no box that says how to start the lesson"
+        );
+        let folder = exercise::reference(lesson).join("src");
+        let mut todos = 0;
+        for entry in fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            let source = fs::read_to_string(&path).unwrap();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            for (_, message) in exercise::blank(&source, Some(lesson)).unwrap().1 {
+                let (_, message) = message.split_once(": ").unwrap();
+                let item = format!("`src/{name}`: {message}");
+                assert!(
+                    text.contains(&item),
+                    "lesson{lesson:02}.md does not list {item}"
+                );
+                todos += 1;
+            }
+        }
+        assert!(todos > 0, "lesson{lesson:02} marks nothing to write");
+        assert_eq!(
+            text.matches("- `src/").count(),
+            todos,
+            "lesson{lesson:02}.md lists other todos than the lesson marks"
+        );
+    }
+}
