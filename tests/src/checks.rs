@@ -329,7 +329,7 @@ pub static CHECKS: &[Check] = &[
         2,
         None,
         FRAMING,
-        "course convention: an error explains itself in text/plain (here the 431 or 400 for a head of 100 KiB); from lesson 05 on a 404 is a small text/html page",
+        "course convention: an error explains itself in text/plain (here the 431 or 400 for a head of 100 KiB)",
         conventions::error_media_types,
     ),
     custom(
@@ -337,7 +337,7 @@ pub static CHECKS: &[Check] = &[
         2,
         None,
         HEAD_ERRORS,
-        "course convention where HTTP allows several statuses: 431 (not 400) for a head too large; from lesson 03 505 (not 400) for HTTP/0.9; from lesson 05 404 (not 403) for a symbolic link out of the root and (until lesson 13) a folder without index.html, and 400 (not 404) for a broken percent escape",
+        "course convention where HTTP allows several statuses: 431 (not 400) for a head of 100 KiB",
         conventions::status_choices,
     ),
     // Lesson 03: the request line.
@@ -477,6 +477,14 @@ pub static CHECKS: &[Check] = &[
         REQUEST_LINE,
         "an absolute-form target (http://example.com/x) is accepted: 200, and the page shows it",
         absolute_form_target,
+    ),
+    custom(
+        "convention-version-status",
+        3,
+        None,
+        BAD_REQUESTS,
+        "course convention where HTTP allows several statuses: 505 (not 400) for an HTTP/0.9 request line, which has no version",
+        conventions::version_status,
     ),
     // Lesson 04: header fields and Host.
     custom(
@@ -727,6 +735,22 @@ pub static CHECKS: &[Check] = &[
         METHODS,
         "POST, PUT and DELETE get 405 with an Allow field that lists GET; BREW still gets 501",
         files::methods_not_allowed,
+    ),
+    custom(
+        "convention-404-page",
+        5,
+        None,
+        MAPPING,
+        "course convention: a 404 is a small text/html page, which a browser shows better than plain text",
+        conventions::not_found_page,
+    ),
+    custom(
+        "convention-file-statuses",
+        5,
+        None,
+        SAFETY,
+        "course convention where HTTP allows several statuses: 404 (not 403) for a symbolic link out of the root and, until lesson 14 lists them, a folder without index.html; 400 (not 404) for a broken percent escape",
+        conventions::file_statuses,
     ),
     // Lesson 06: HEAD, Date, Last-Modified and conditional GET.
     custom(

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::checks::{self, Check};
 use crate::recording;
-use crate::report::{self, Format, Outcome, Totals};
+use crate::report::{self, Format, Outcome, Totals, Trouble};
 use crate::server::Session;
 use crate::stretch;
 
@@ -45,7 +45,7 @@ pub fn grade(
     let text = options.format == Format::Text;
     let mut outcomes = Vec::new();
     for check in checks::for_lesson(lesson) {
-        let outcome = run(check, session, options.verbose);
+        let outcome = run(check, session, options.verbose)?;
         if text {
             report::print_outcome(out, &outcome, options.verbose)?;
             out.flush()?;
@@ -63,7 +63,7 @@ pub fn grade(
             report::print_stretch_heading(out)?;
         }
         for check in stretch::for_lesson(lesson) {
-            let outcome = run(check, session, options.verbose);
+            let outcome = run(check, session, options.verbose)?;
             if text {
                 report::print_outcome(out, &outcome, options.verbose)?;
                 out.flush()?;
@@ -84,23 +84,52 @@ pub fn grade(
     Ok(totals)
 }
 
-/// Runs one check, recording its exchanges when `verbose`.
-fn run(check: &'static Check, session: &mut Session, verbose: bool) -> Outcome {
+/// Runs one check, recording its exchanges when `verbose`. When the server
+/// dies during the check (a panic, a `todo!()` reached), its last lines go
+/// into the outcome and it is started again for the next check; that
+/// fails only when it cannot be started again.
+fn run(check: &'static Check, session: &mut Session, verbose: bool) -> io::Result<Outcome> {
     if verbose {
         recording::start();
     }
+    let lines_before = session.server().lines_printed();
     let result = check.run(session);
     let recorded = if verbose {
         recording::finish()
     } else {
         recording::Recorded::default()
     };
-    Outcome {
+    if result.is_err() {
+        // A server that panicked closes its connections while it unwinds,
+        // so the check may see the end before the process is gone.
+        let _ = session.server_mut().wait_for_exit(EXIT_GRACE);
+    }
+    let stopped = session.server_mut().exited();
+    let mut lines = session.server().last_lines(lines_before);
+    if stopped.is_none() {
+        // A server that lives on: only a thread's panic is worth showing.
+        let panic = lines.iter().position(|line| line.contains("panicked at"));
+        lines.drain(..panic.unwrap_or(lines.len()));
+    }
+    let trouble = (stopped.is_some() || !lines.is_empty()).then(|| Trouble {
+        stopped: stopped.map(|status| status.to_string()),
+        lines,
+    });
+    if stopped.is_some() {
+        session
+            .restart()
+            .map_err(|error| io::Error::other(format!("cannot start the server again: {error}")))?;
+    }
+    Ok(Outcome {
         check,
         result,
         recorded,
-    }
+        trouble,
+    })
 }
+
+/// How long a failed check waits for a server that may be exiting.
+const EXIT_GRACE: Duration = Duration::from_millis(50);
 
 /// Lists the checks of `lesson`, and with `stretch` its stretch checks.
 pub fn list(out: &mut impl Write, lesson: u8, stretch: bool) -> io::Result<()> {

@@ -7,11 +7,15 @@
 //! `recording` keeps what they sent and received (for `--verbose`),
 //! `report` prints the results, `server` starts and stops the server to
 //! grade, and `fixture` makes the files it serves from lesson 05 on.
+//! `exercise` makes and builds a student's copy of a lesson, `hints`
+//! explains each check.
 
 pub mod checks;
 pub mod client;
+pub mod exercise;
 pub mod fixture;
 pub mod grade;
+pub mod hints;
 pub mod recording;
 pub mod report;
 pub mod server;

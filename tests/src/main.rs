@@ -7,15 +7,24 @@
 //! `{data}`), and `--addr` cannot be used. Later lessons take the settings
 //! the checks rely on from `{idle_timeout}` (11), `{max_connections}` (12)
 //! and `{access_log}` (14).
+//!
+//! The student's path has four subcommands: `start` makes your own copy of
+//! a lesson with the new code left as `todo!()` (see `exercise`), `check`
+//! builds and grades it, `progress` shows how far you are, and `hint`
+//! explains one check step by step (see `hints`).
 
+use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 use grader::checks;
+use grader::exercise;
 use grader::fixture::Fixture;
 use grader::grade::{self, EXIT_CODES};
+use grader::hints;
 use grader::report::Format;
 use grader::server::{
     FIRST_LESSON_WITH_ACCESS_LOG, FIRST_LESSON_WITH_DATA, FIRST_LESSON_WITH_KEEP_ALIVE,
@@ -23,12 +32,22 @@ use grader::server::{
 };
 
 /// Grades an HTTP server by the checks of one lesson of the course.
+///
+/// `grader lesson03` grades the reference lesson, `--cmd` or `--addr` your
+/// own server. To write the server yourself, lesson by lesson: `grader
+/// start lesson03` makes your copy of the lesson in exercises/lesson03 with
+/// the new code left as todo!(), `grader check lesson03` builds and grades
+/// it, `grader progress` shows all lessons, and `grader hint lesson03
+/// CHECK` helps with one check.
 #[derive(Parser)]
-#[command(version, about, after_help = EXIT_CODES)]
+#[command(version, about, args_conflicts_with_subcommands = true, after_help = EXIT_CODES)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Step>,
+
     /// The lesson whose checks to run: lesson03, 03 or 3.
-    #[arg(value_parser = parse_lesson)]
-    lesson: u8,
+    #[arg(value_parser = parse_lesson, required = true)]
+    lesson: Option<u8>,
 
     /// Start this command and grade it. {port} is replaced by a free port,
     /// {root} by the folder of test files to serve (lesson 05 on), {data} by
@@ -49,6 +68,14 @@ struct Cli {
     #[arg(long)]
     list: bool,
 
+    #[command(flatten)]
+    report: ReportOptions,
+}
+
+/// How to run the checks and write the report (for grading a lesson and
+/// for `check`).
+#[derive(Args)]
+struct ReportOptions {
     /// How to write the results: text for people, json or junit (a JUnit
     /// XML report) for CI. Only the report goes to stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -69,6 +96,69 @@ struct Cli {
     start_timeout: Option<Duration>,
 }
 
+impl ReportOptions {
+    fn grade_options(&self) -> grade::Options {
+        if let Some(timeout) = self.start_timeout {
+            grader::server::set_start_timeout(timeout);
+        }
+        grade::Options {
+            format: self.format,
+            verbose: self.verbose,
+            stretch: self.stretch,
+        }
+    }
+}
+
+/// The student's path through the course.
+#[derive(Subcommand)]
+enum Step {
+    /// Make your own copy of a lesson to write: the reference lesson with
+    /// the lesson's new code left as todo!(). It never overwrites a copy.
+    Start {
+        #[arg(value_parser = parse_lesson)]
+        lesson: u8,
+        /// Where to put the copy (default exercises/lessonNN). Outside a
+        /// Cargo workspace the copy is a workspace of its own.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Keep the reference code instead of the todo!()s (package
+        /// solved-lessonNN), to see what passes.
+        #[arg(long, hide = true)]
+        solved: bool,
+    },
+    /// Build your copy of a lesson and grade it by the lesson's checks.
+    /// Exit code 0 when all pass, 1 when one fails, 2 when it does not
+    /// build or start.
+    Check {
+        #[arg(value_parser = parse_lesson)]
+        lesson: u8,
+        /// The copy to check (default exercises/lessonNN).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        report: ReportOptions,
+    },
+    /// Show every lesson: not started, k of n checks, or passed. With
+    /// --cmd, grade one program against every lesson in order, stopping
+    /// at the first it does not pass.
+    Progress {
+        /// The folder that holds your copies (default exercises).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// A command to grade instead of the copies, with the placeholders
+        /// of the main --cmd.
+        #[arg(long, conflicts_with = "dir")]
+        cmd: Option<String>,
+    },
+    /// Explain one check of a lesson step by step.
+    Hint {
+        #[arg(value_parser = parse_lesson)]
+        lesson: u8,
+        /// The check's name, as the report or --list shows it.
+        check: String,
+    },
+}
+
 fn parse_lesson(text: &str) -> Result<u8, String> {
     let last = checks::last_lesson();
     let number = text.strip_prefix("lesson").unwrap_or(text);
@@ -82,57 +172,234 @@ fn parse_lesson(text: &str) -> Result<u8, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    match (&cli.command, cli.lesson) {
+        (
+            Some(Step::Start {
+                lesson,
+                dir,
+                solved,
+            }),
+            _,
+        ) => start_copy(*lesson, dir, *solved),
+        (
+            Some(Step::Check {
+                lesson,
+                dir,
+                report,
+            }),
+            _,
+        ) => check_copy(*lesson, dir, report),
+        (Some(Step::Progress { dir, cmd }), _) => progress(dir.as_deref(), cmd.as_deref()),
+        (Some(Step::Hint { lesson, check }), _) => hint(*lesson, check),
+        (None, Some(lesson)) => grade_main(&cli, lesson),
+        // clap requires the lesson when there is no subcommand.
+        (None, None) => ExitCode::from(2),
+    }
+}
+
+/// `grader lessonNN [--cmd | --addr | --list]`.
+fn grade_main(cli: &Cli, lesson: u8) -> ExitCode {
     let mut out = anstream::stdout().lock();
     if cli.list {
-        return exit_code(grade::list(&mut out, cli.lesson, cli.stretch), 0);
+        return exit_code(grade::list(&mut out, lesson, cli.report.stretch), 0);
     }
-    if let Some(timeout) = cli.start_timeout {
-        grader::server::set_start_timeout(timeout);
-    }
-
-    let mut session = match start(&cli) {
+    let options = cli.report.grade_options();
+    let session = match start(cli, lesson) {
         Ok(session) => session,
         Err(error) => {
             eprintln!("error: {error}");
             return ExitCode::from(2);
         }
     };
+    grade(session, lesson, options, &mut out)
+}
 
-    let options = grade::Options {
-        format: cli.format,
-        verbose: cli.verbose,
-        stretch: cli.stretch,
-    };
-    match grade::grade(&mut session, cli.lesson, options, &mut out) {
+/// Runs the lesson's checks, prints the report, and returns the exit code.
+fn grade(
+    mut session: Session,
+    lesson: u8,
+    options: grade::Options,
+    out: &mut impl Write,
+) -> ExitCode {
+    match grade::grade(&mut session, lesson, options, out) {
         Ok(totals) => ExitCode::from(if totals.failed == 0 { 0 } else { 1 }),
-        Err(error) => exit_code(Err(error), 0),
+        Err(error) => {
+            let _ = out.flush();
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
     }
 }
 
+/// `grader start lessonNN`: makes the student's copy.
+fn start_copy(lesson: u8, dir: &Option<PathBuf>, solved: bool) -> ExitCode {
+    let folder = dir
+        .clone()
+        .unwrap_or_else(|| exercise::default_folder(lesson));
+    match exercise::start(lesson, &folder, solved) {
+        Ok(todos) => {
+            let package = exercise::package_name(lesson, solved);
+            println!(
+                "Made {} (package {package}): lesson{:02}'s program with the new code of \
+                 lesson{lesson:02} left for you to write.",
+                folder.display(),
+                lesson.saturating_sub(1).max(1)
+            );
+            if !todos.is_empty() {
+                println!("Write these todo!()s:");
+            }
+            for todo in &todos {
+                println!("  {}:{}: {}", todo.file.display(), todo.line, todo.message);
+            }
+            println!(
+                "Then check your work: cargo run -p grader -- check lesson{lesson:02}{}",
+                dir.as_ref()
+                    .map(|dir| format!(" --dir {}", dir.display()))
+                    .unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `grader check lessonNN`: builds the copy and grades it.
+fn check_copy(lesson: u8, dir: &Option<PathBuf>, report: &ReportOptions) -> ExitCode {
+    let options = report.grade_options();
+    let folder = dir
+        .clone()
+        .unwrap_or_else(|| exercise::default_folder(lesson));
+    let session = match launch_copy(lesson, &folder) {
+        Ok(session) => session,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = anstream::stdout().lock();
+    grade(session, lesson, options, &mut out)
+}
+
+/// Builds the copy of `lesson` in `folder` and starts it on fresh files.
+fn launch_copy(lesson: u8, folder: &Path) -> Result<Session, String> {
+    if !folder.join("Cargo.toml").exists() {
+        return Err(format!(
+            "there is no copy of lesson{lesson:02} in {}: make it with \
+             `cargo run -p grader -- start lesson{lesson:02}`",
+            folder.display()
+        ));
+    }
+    // A copy linked from elsewhere is built where it lies, in its workspace.
+    let folder = folder.canonicalize().map_err(|error| error.to_string())?;
+    let path = exercise::build(&folder)?;
+    let fixture = Fixture::create().map_err(|error| error.to_string())?;
+    Session::launch(Program::Binary { path, lesson }, fixture).map_err(|error| error.to_string())
+}
+
+/// `grader progress`: one line per lesson.
+fn progress(dir: Option<&Path>, cmd: Option<&str>) -> ExitCode {
+    let mut out = anstream::stdout().lock();
+    let mut all_passed = true;
+    for lesson in 1..=checks::last_lesson() {
+        let total = checks::for_lesson(lesson).count();
+        let folder = dir.map_or_else(
+            || exercise::default_folder(lesson),
+            |dir| dir.join(format!("lesson{lesson:02}")),
+        );
+        let session = match cmd {
+            Some(line) => Fixture::create()
+                .and_then(|fixture| {
+                    let program = Program::Command {
+                        line: line.to_owned(),
+                        lesson,
+                    };
+                    Session::launch(program, fixture)
+                })
+                .map_err(|error| error.to_string()),
+            None if !folder.join("Cargo.toml").exists() => {
+                all_passed = false;
+                let _ = writeln!(out, "lesson{lesson:02}  not started");
+                continue;
+            }
+            None => launch_copy(lesson, &folder),
+        };
+        let state = match session {
+            Ok(mut session) => {
+                let quiet = grade::Options::default();
+                match grade::grade(&mut session, lesson, quiet, &mut io::sink()) {
+                    Ok(totals) if totals.failed == 0 => {
+                        format!("passed ({} checks)", totals.passed)
+                    }
+                    Ok(totals) => format!("{} of {total} checks", totals.passed),
+                    Err(error) => format!("stopped: {error}"),
+                }
+            }
+            Err(error) => format!("does not run: {}", first_line(&error)),
+        };
+        let passed = state.starts_with("passed");
+        all_passed &= passed;
+        let _ = writeln!(out, "lesson{lesson:02}  {state}");
+        let _ = out.flush();
+        if cmd.is_some() && !passed {
+            let _ = writeln!(
+                out,
+                "Next: make lesson{lesson:02} pass (cargo run -p grader -- lesson{lesson:02} \
+                 --cmd \"...\" shows why it does not)."
+            );
+            break;
+        }
+    }
+    ExitCode::from(if all_passed { 0 } else { 1 })
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
+
+/// `grader hint lessonNN CHECK`.
+fn hint(lesson: u8, name: &str) -> ExitCode {
+    let Some(check) = checks::for_lesson(lesson).find(|check| check.name == name) else {
+        eprintln!(
+            "error: lesson{lesson:02} has no check {name:?}; \
+             `cargo run -p grader -- lesson{lesson:02} --list` lists them"
+        );
+        return ExitCode::from(2);
+    };
+    println!("{}: {}", check.name, check.rule);
+    for (number, step) in hints::steps(check).iter().enumerate() {
+        println!("{}. {step}", number + 1);
+    }
+    ExitCode::SUCCESS
+}
+
 /// Makes the test files and starts (or finds) the server to grade.
-fn start(cli: &Cli) -> Result<Session, String> {
-    if cli.addr.is_some() && cli.lesson >= FIRST_LESSON_WITH_ROOT {
+fn start(cli: &Cli, lesson: u8) -> Result<Session, String> {
+    if cli.addr.is_some() && lesson >= FIRST_LESSON_WITH_ROOT {
         return Err(format!(
             "--addr cannot grade lesson{:02}: from lesson{FIRST_LESSON_WITH_ROOT:02} on the \
              checks need to know the files the server serves, and the grader makes them \
              fresh for each run. Use --cmd with {{root}} instead, for example \
              --cmd \"python3 my_server.py --port {{port}} --root {{root}}\"",
-            cli.lesson
+            lesson
         ));
     }
     let fixture = Fixture::create().map_err(|error| error.to_string())?;
     let started = match (&cli.cmd, cli.addr) {
         (Some(command), _) => {
-            warn_about_placeholders(command, cli.lesson);
+            warn_about_placeholders(command, lesson);
             let program = Program::Command {
                 line: command.clone(),
-                lesson: cli.lesson,
+                lesson,
             };
             Session::launch(program, fixture)
         }
-        (None, Some(address)) => Server::running_at(address)
-            .map(|server| Session::with_server(server, fixture, cli.lesson)),
-        (None, None) => Session::launch(Program::Lesson(cli.lesson), fixture),
+        (None, Some(address)) => {
+            Server::running_at(address).map(|server| Session::with_server(server, fixture, lesson))
+        }
+        (None, None) => Session::launch(Program::Lesson(lesson), fixture),
     };
     started.map_err(|error| error.to_string())
 }

@@ -48,6 +48,19 @@ pub struct Outcome {
     pub check: &'static Check,
     pub result: Result<(), Failure>,
     pub recorded: Recorded,
+    /// What went wrong with the server itself during the check, if
+    /// anything.
+    pub trouble: Option<Trouble>,
+}
+
+/// The server under test stopped during a check (a panic, a `todo!()`
+/// reached), or one of its threads panicked while it lives on.
+#[derive(Debug)]
+pub struct Trouble {
+    /// How it exited, when it did; it is then started again.
+    pub stopped: Option<String>,
+    /// Its last lines, which name the file, line and message of a panic.
+    pub lines: Vec<String>,
 }
 
 impl Outcome {
@@ -116,6 +129,26 @@ pub fn print_outcome(out: &mut impl Write, outcome: &Outcome, verbose: bool) -> 
     }
     if let Err(failure) = &outcome.result {
         out.write_all(failure_details(check, failure).as_bytes())?;
+    }
+    if let Some(trouble) = &outcome.trouble {
+        print_trouble(out, trouble)?;
+    }
+    Ok(())
+}
+
+/// Says that the server stopped (or a thread of it panicked) and shows its
+/// last lines.
+fn print_trouble(out: &mut impl Write, trouble: &Trouble) -> io::Result<()> {
+    match &trouble.stopped {
+        Some(status) => writeln!(
+            out,
+            "    server:   stopped during this check ({status}); it is started again. \
+             Its last lines:"
+        )?,
+        None => writeln!(out, "    server:   a thread panicked during this check:")?,
+    }
+    for line in &trouble.lines {
+        writeln!(out, "      | {line}")?;
     }
     Ok(())
 }

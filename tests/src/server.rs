@@ -12,7 +12,7 @@
 //! lessons also get settings that keep the checks quick: a short idle
 //! timeout (11), a small connection cap (12) and an access log (14).
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::io::{self, BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -85,6 +85,9 @@ pub const MAX_CONNECTIONS: usize = 8;
 pub enum Program {
     /// A lesson's reference binary, graded by that lesson's rules.
     Lesson(u8),
+    /// A program built elsewhere (a student's copy of a lesson, see
+    /// `exercise`), started with the options a reference lesson gets.
+    Binary { path: PathBuf, lesson: u8 },
     /// A shell command with the placeholders `{port}`, `{root}`, `{data}`,
     /// `{idle_timeout}`, `{max_connections}` and `{access_log}`, graded by
     /// the rules of `lesson`.
@@ -95,7 +98,9 @@ impl Program {
     /// The lesson whose rules the program is graded by.
     pub fn lesson(&self) -> u8 {
         match self {
-            Program::Lesson(lesson) | Program::Command { lesson, .. } => *lesson,
+            Program::Lesson(lesson)
+            | Program::Binary { lesson, .. }
+            | Program::Command { lesson, .. } => *lesson,
         }
     }
 }
@@ -197,7 +202,19 @@ pub struct Server {
     own_process_group: bool,
     address: SocketAddr,
     output: Arc<Mutex<String>>,
+    /// The last lines it printed, and how many it printed in all.
+    recent: Arc<Mutex<Recent>>,
 }
+
+/// The last `RECENT_LINES` lines a server printed, to show why it died.
+#[derive(Debug, Default)]
+struct Recent {
+    lines: VecDeque<String>,
+    total: usize,
+}
+
+/// How many of the last lines of its output a server keeps.
+const RECENT_LINES: usize = 12;
 
 impl Server {
     /// Builds the reference binary of a lesson (`cargo build -p lessonNN`)
@@ -231,22 +248,32 @@ impl Server {
         let idle_timeout = IDLE_TIMEOUT.as_secs_f64().to_string();
         let max_connections = max_connections.to_string();
         match program {
-            Program::Lesson(lesson) => {
-                let mut command = Command::new(built_lesson(*lesson)?);
+            Program::Lesson(_) | Program::Binary { .. } => {
+                let lesson = program.lesson();
+                let mut command = match program {
+                    Program::Binary { path, .. } => {
+                        let mut command = Command::new(path);
+                        // The panic message names file, line and todo; a
+                        // backtrace would push it out of the last lines.
+                        command.env("RUST_BACKTRACE", "0");
+                        command
+                    }
+                    _ => Command::new(built_lesson(lesson)?),
+                };
                 command.args(["--port", "0"]);
-                if *lesson >= FIRST_LESSON_WITH_ROOT {
+                if lesson >= FIRST_LESSON_WITH_ROOT {
                     command.arg("--root").arg(fixture.root());
                 }
-                if *lesson >= FIRST_LESSON_WITH_DATA {
+                if lesson >= FIRST_LESSON_WITH_DATA {
                     command.arg("--data").arg(fixture.data());
                 }
-                if *lesson >= FIRST_LESSON_WITH_KEEP_ALIVE {
+                if lesson >= FIRST_LESSON_WITH_KEEP_ALIVE {
                     command.args(["--idle-timeout", &idle_timeout]);
                 }
-                if *lesson >= FIRST_LESSON_WITH_THREADS {
+                if lesson >= FIRST_LESSON_WITH_THREADS {
                     command.args(["--max-connections", &max_connections]);
                 }
-                if *lesson >= FIRST_LESSON_WITH_ACCESS_LOG {
+                if lesson >= FIRST_LESSON_WITH_ACCESS_LOG {
                     command.arg("--access-log").arg(fixture.access_log());
                 }
                 Server::start(command, false, None)
@@ -291,6 +318,7 @@ impl Server {
             own_process_group: false,
             address,
             output: Arc::default(),
+            recent: Arc::default(),
         })
     }
 
@@ -327,6 +355,43 @@ impl Server {
             .clone()
     }
 
+    /// How many lines the server printed so far.
+    pub fn lines_printed(&self) -> usize {
+        self.recent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .total
+    }
+
+    /// The last lines the server printed (at most `RECENT_LINES`), of those
+    /// after the first `skip`.
+    pub fn last_lines(&self, skip: usize) -> Vec<String> {
+        let recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        let kept_from = recent.total - recent.lines.len();
+        recent
+            .lines
+            .iter()
+            .skip(skip.saturating_sub(kept_from))
+            .cloned()
+            .collect()
+    }
+
+    /// How the server exited, if it has (a panic, a `todo!()` reached);
+    /// `None` while it runs. Waits a moment for its last lines to be read.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        let status = self.child.as_mut()?.try_wait().ok()??;
+        let (lines, collected) = (self.lines_printed(), Instant::now());
+        // The readers end when the pipes close; a short wait lets them
+        // collect the last words (the panic message).
+        while collected.elapsed() < Duration::from_millis(200) {
+            thread::sleep(Duration::from_millis(10));
+            if self.lines_printed() != lines {
+                break;
+            }
+        }
+        Some(status)
+    }
+
     fn start(
         mut command: Command,
         own_process_group: bool,
@@ -344,12 +409,15 @@ impl Server {
         })?;
         let (announced, announcement) = mpsc::channel();
         let output: Arc<Mutex<String>> = Arc::default();
+        let recent: Arc<Mutex<Recent>> = Arc::default();
         let mut readers = Vec::new();
         if let Some(stdout) = child.stdout.take() {
-            readers.push(drain(stdout, Arc::clone(&output), Some(announced)));
+            let kept = (Arc::clone(&output), Arc::clone(&recent));
+            readers.push(drain(stdout, kept, Some(announced)));
         }
         if let Some(stderr) = child.stderr.take() {
-            readers.push(drain(stderr, Arc::clone(&output), None));
+            let kept = (Arc::clone(&output), Arc::clone(&recent));
+            readers.push(drain(stderr, kept, None));
         }
         // From here on, returning early drops `server`, which kills the child.
         let mut server = Server {
@@ -357,6 +425,7 @@ impl Server {
             own_process_group,
             address: SocketAddr::from((Ipv4Addr::LOCALHOST, probe_port.unwrap_or(0))),
             output,
+            recent,
         };
 
         let deadline = Instant::now() + start_timeout();
@@ -444,11 +513,11 @@ fn shell_word(path: &Path) -> String {
 }
 
 /// Reads a server's output line by line until it ends, keeps the start of
-/// it, and sends the address of the first `Listening on` line to
+/// it and its last lines, and sends the address of the first `Listening on` line to
 /// `announced`.
 fn drain(
     stream: impl Read + Send + 'static,
-    kept: Arc<Mutex<String>>,
+    (kept, recent): (Arc<Mutex<String>>, Arc<Mutex<Recent>>),
     mut announced: Option<Sender<SocketAddr>>,
 ) -> JoinHandle<()> {
     thread::spawn(move || {
@@ -464,10 +533,18 @@ fn drain(
             {
                 let _ = sender.send(address);
             }
-            let mut kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
-            if kept.len() < MAX_KEPT_OUTPUT {
-                kept.push_str(&text);
+            {
+                let mut kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
+                if kept.len() < MAX_KEPT_OUTPUT {
+                    kept.push_str(&text);
+                }
             }
+            let mut recent = recent.lock().unwrap_or_else(PoisonError::into_inner);
+            if recent.lines.len() == RECENT_LINES {
+                recent.lines.pop_front();
+            }
+            recent.lines.push_back(text.trim_end().to_owned());
+            recent.total += 1;
             line.clear();
         }
     })

@@ -126,7 +126,10 @@ fn keeping_connections_open_fails_only_the_closing_convention() {
 
 #[test]
 fn another_valid_status_fails_only_the_status_convention() {
-    for flags in ["--400-for-large", "--400-for-0.9"] {
+    for (flags, convention) in [
+        ("--400-for-large", "convention-status-choices"),
+        ("--400-for-0.9", "convention-version-status"),
+    ] {
         if !available(
             "python3",
             "another_valid_status_fails_only_the_status_convention",
@@ -134,7 +137,7 @@ fn another_valid_status_fails_only_the_status_convention() {
             return;
         }
         let failed = python_failures(3, flags);
-        assert_eq!(failed, ["convention-status-choices"], "{flags}");
+        assert_eq!(failed, [convention], "{flags}");
     }
     // Lesson 02 does not parse the version yet.
     assert!(python_failures(2, "--400-for-0.9").is_empty());
@@ -288,6 +291,10 @@ const NGINX_FAILS: &[(&str, &str)] = &[
         "405 for a method it does not know, not 501",
     ),
     (
+        "convention-version-status",
+        "400, not 505, for GET / HTTP/0.9",
+    ),
+    (
         "header-without-colon",
         "ignores a header line without a colon",
     ),
@@ -296,6 +303,10 @@ const NGINX_FAILS: &[(&str, &str)] = &[
         "follows symbolic links out of the root (disable_symlinks off)",
     ),
     ("methods-not-allowed", "a 405 without an Allow field"),
+    (
+        "convention-file-statuses",
+        "403, not 404, for a folder without index.html",
+    ),
 ];
 
 /// What nginx fails in lesson 06 on top of lesson 05's list.

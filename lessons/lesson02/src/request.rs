@@ -44,10 +44,14 @@ fn read_head(reader: &mut impl BufRead) -> Result<Option<Vec<Vec<u8>>>, HttpErro
 
         let Some(line_without_lf) = line.strip_suffix(b"\n") else {
             if bytes_left == 0 && lines.is_empty() {
+                // Exercise lesson02: the limit is used up before the first line ends: answer 414
                 return Err(HttpError::UriTooLong);
+                // End of exercise lesson02.
             }
             if bytes_left == 0 {
+                // Exercise lesson02: the limit is used up in a later line: answer 431
                 return Err(HttpError::HeadTooLarge);
+                // End of exercise lesson02.
             }
             if lines.is_empty() && line.is_empty() {
                 return Ok(None);
@@ -57,16 +61,20 @@ fn read_head(reader: &mut impl BufRead) -> Result<Option<Vec<Vec<u8>>>, HttpErro
             ));
         };
         let Some(line_without_crlf) = line_without_lf.strip_suffix(b"\r") else {
+            // Exercise lesson02: a line without CR before its LF: answer 400 (HttpError::BadRequest)
             return Err(HttpError::BadRequest(
                 "every line of the head must end with CR LF (\\r\\n), not with a bare LF",
             ));
+            // End of exercise lesson02.
         };
 
         if line_without_crlf.is_empty() {
             // RFC 9112, section 2.2: a server should ignore empty lines that
             // arrive before the request line (some old clients send them).
             if lines.is_empty() {
+                // Exercise lesson02: an empty line before the request line: skip it, read the next line
                 continue;
+                // End of exercise lesson02.
             }
             return Ok(Some(lines));
         }

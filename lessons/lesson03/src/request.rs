@@ -69,10 +69,14 @@ fn read_head(reader: &mut impl BufRead) -> Result<Option<Vec<Vec<u8>>>, HttpErro
 
         let Some(line_without_lf) = line.strip_suffix(b"\n") else {
             if bytes_left == 0 && lines.is_empty() {
+                // Exercise lesson02: the limit is used up before the first line ends: answer 414
                 return Err(HttpError::UriTooLong);
+                // End of exercise lesson02.
             }
             if bytes_left == 0 {
+                // Exercise lesson02: the limit is used up in a later line: answer 431
                 return Err(HttpError::HeadTooLarge);
+                // End of exercise lesson02.
             }
             if lines.is_empty() && line.is_empty() {
                 return Ok(None);
@@ -82,16 +86,20 @@ fn read_head(reader: &mut impl BufRead) -> Result<Option<Vec<Vec<u8>>>, HttpErro
             ));
         };
         let Some(line_without_crlf) = line_without_lf.strip_suffix(b"\r") else {
+            // Exercise lesson02: a line without CR before its LF: answer 400 (HttpError::BadRequest)
             return Err(HttpError::BadRequest(
                 "every line of the head must end with CR LF (\\r\\n), not with a bare LF",
             ));
+            // End of exercise lesson02.
         };
 
         if line_without_crlf.is_empty() {
             // RFC 9112, section 2.2: a server should ignore empty lines that
             // arrive before the request line (some old clients send them).
             if lines.is_empty() {
+                // Exercise lesson02: an empty line before the request line: skip it, read the next line
                 continue;
+                // End of exercise lesson02.
             }
             return Ok(Some(lines));
         }
@@ -117,20 +125,26 @@ fn parse_request_line(line: &[u8]) -> Result<Request, HttpError> {
     };
 
     if !is_token(method) {
+        // Exercise lesson03: a method that is not a token: answer 400
         return Err(HttpError::BadRequest(
             "the method must be a token: letters, digits and a few symbols such as - and _",
         ));
+        // End of exercise lesson03.
     }
     let version = parse_version(version)?;
     // A token is plain ASCII, so this conversion loses nothing.
     let method = String::from_utf8_lossy(method).into_owned();
     if method != "GET" {
+        // Exercise lesson03: a method other than GET: answer 501 (HttpError::NotImplemented)
         return Err(HttpError::NotImplemented(method));
+        // End of exercise lesson03.
     }
     if !is_valid_target(target) {
+        // Exercise lesson03: a target that is not a path or absolute URL of URL characters: 400
         return Err(HttpError::BadRequest(
             "the target must be a path that starts with / (or an absolute http:// URL) and uses only URL characters",
         ));
+        // End of exercise lesson03.
     }
     Ok(Request {
         method,

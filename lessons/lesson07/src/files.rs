@@ -79,10 +79,12 @@ fn is_unchanged_since(request: &Request, modified: SystemTime) -> bool {
     let Some(value) = request.header("If-Modified-Since") else {
         return false;
     };
+    // Exercise lesson06: parse the If-Modified-Since date; unchanged when the file is not newer
     let Ok(client_copy) = httpdate::parse_http_date(value) else {
         return false;
     };
     modified <= client_copy
+    // End of exercise lesson06.
 }
 // ANCHOR_END: is_unchanged_since
 
@@ -122,14 +124,18 @@ pub fn path_segments(target: &str) -> Result<Vec<String>, HttpError> {
             continue;
         }
         if segment == ".." {
+            // Exercise lesson05: a .. segment would leave the folder: answer 400
             return Err(HttpError::BadRequest(
                 "the target must not climb out of a folder with ..",
             ));
+            // End of exercise lesson05.
         }
         if segment.contains(['/', '\\', '\0']) {
+            // Exercise lesson05: an encoded /, \ or NUL in a segment: answer 400
             return Err(HttpError::BadRequest(
                 "the target must not contain encoded slashes, backslashes or NUL bytes",
             ));
+            // End of exercise lesson05.
         }
         // What remains must be one plain file name on this operating system
         // too: on Windows, for example, `C:` would start a new absolute path.
@@ -151,6 +157,7 @@ fn strip_scheme_and_host(target: &str) -> &str {
     if target.starts_with('/') {
         return target;
     }
+    // Exercise lesson05: an absolute-form target: keep only the path after scheme and host
     let Some((_scheme, after_scheme)) = target.split_once("://") else {
         return target;
     };
@@ -158,6 +165,7 @@ fn strip_scheme_and_host(target: &str) -> &str {
         Some(path_start) => after_scheme.get(path_start..).unwrap_or("/"),
         None => "/",
     }
+    // End of exercise lesson05.
 }
 
 /// Decodes percent escapes such as `%20` (a space) into the bytes they
@@ -170,9 +178,11 @@ fn percent_decode(text: &str) -> Option<Vec<u8>> {
             decoded.push(byte);
             continue;
         }
+        // Exercise lesson05: turn %XX into one byte: two hex digits (hex_digit_value), else None
         let high = bytes.next().and_then(hex_digit_value)?;
         let low = bytes.next().and_then(hex_digit_value)?;
         decoded.push(high * 16 + low);
+        // End of exercise lesson05.
     }
     Some(decoded)
 }
@@ -192,7 +202,9 @@ fn hex_digit_value(byte: u8) -> Option<u8> {
 fn resolve_inside(document_root: &Path, path: &Path) -> Result<PathBuf, HttpError> {
     let real_path = path.canonicalize().map_err(file_error)?;
     if !real_path.starts_with(document_root) {
+        // Exercise lesson05: a path that leads out of the document root (a symbolic link): 404
         return Err(HttpError::NotFound);
+        // End of exercise lesson05.
     }
     Ok(real_path)
 }

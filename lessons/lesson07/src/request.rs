@@ -104,10 +104,14 @@ fn read_head(reader: &mut impl BufRead) -> Result<Option<Vec<Vec<u8>>>, HttpErro
 
         let Some(line_without_lf) = line.strip_suffix(b"\n") else {
             if bytes_left == 0 && lines.is_empty() {
+                // Exercise lesson02: the limit is used up before the first line ends: answer 414
                 return Err(HttpError::UriTooLong);
+                // End of exercise lesson02.
             }
             if bytes_left == 0 {
+                // Exercise lesson02: the limit is used up in a later line: answer 431
                 return Err(HttpError::HeadTooLarge);
+                // End of exercise lesson02.
             }
             if lines.is_empty() && line.is_empty() {
                 return Ok(None);
@@ -117,16 +121,20 @@ fn read_head(reader: &mut impl BufRead) -> Result<Option<Vec<Vec<u8>>>, HttpErro
             ));
         };
         let Some(line_without_crlf) = line_without_lf.strip_suffix(b"\r") else {
+            // Exercise lesson02: a line without CR before its LF: answer 400 (HttpError::BadRequest)
             return Err(HttpError::BadRequest(
                 "every line of the head must end with CR LF (\\r\\n), not with a bare LF",
             ));
+            // End of exercise lesson02.
         };
 
         if line_without_crlf.is_empty() {
             // RFC 9112, section 2.2: a server should ignore empty lines that
             // arrive before the request line (some old clients send them).
             if lines.is_empty() {
+                // Exercise lesson02: an empty line before the request line: skip it, read the next line
                 continue;
+                // End of exercise lesson02.
             }
             return Ok(Some(lines));
         }
@@ -152,9 +160,11 @@ fn parse_request_line(line: &[u8]) -> Result<Request, HttpError> {
     };
 
     if !is_token(method) {
+        // Exercise lesson03: a method that is not a token: answer 400
         return Err(HttpError::BadRequest(
             "the method must be a token: letters, digits and a few symbols such as - and _",
         ));
+        // End of exercise lesson03.
     }
     let version = parse_version(version)?;
     // A token is plain ASCII, so this conversion loses nothing.
@@ -163,12 +173,16 @@ fn parse_request_line(line: &[u8]) -> Result<Request, HttpError> {
     // known ones a path allows (405 for the others) depends on the path, so
     // `main.rs` decides that.
     if !KNOWN_METHODS.contains(&method.as_str()) {
+        // Exercise lesson03: a method other than GET: answer 501 (HttpError::NotImplemented)
         return Err(HttpError::NotImplemented(method));
+        // End of exercise lesson03.
     }
     if !is_valid_target(target) {
+        // Exercise lesson03: a target that is not a path or absolute URL of URL characters: 400
         return Err(HttpError::BadRequest(
             "the target must be a path that starts with / (or an absolute http:// URL) and uses only URL characters",
         ));
+        // End of exercise lesson03.
     }
     Ok(Request {
         method,
@@ -210,33 +224,41 @@ fn parse_header_field(line: &[u8]) -> Result<HeaderField, HttpError> {
     // started with whitespace ("line folding"). RFC 9112, section 5.2 says a
     // server must reject such a line (or repair it); we reject it.
     if line.starts_with(b" ") || line.starts_with(b"\t") {
+        // Exercise lesson04: a header line that starts with whitespace (line folding): answer 400
         return Err(HttpError::BadRequest(
             "a header line must not start with whitespace (obsolete line folding)",
         ));
+        // End of exercise lesson04.
     }
     let mut parts = line.splitn(2, |&byte| byte == b':');
     let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
+        // Exercise lesson04: a header line without a colon: answer 400
         return Err(HttpError::BadRequest(
             "every header line needs a colon between the field name and its value",
         ));
+        // End of exercise lesson04.
     };
     // A space before the colon makes the name an invalid token. RFC 9112,
     // section 5.1 demands a 400 here, because servers that quietly accepted
     // `Host : x` have been tricked into reading a different request than the
     // proxy in front of them.
     if !is_token(name) {
+        // Exercise lesson04: a field name that is not a token (a space before the colon): 400
         return Err(HttpError::BadRequest(
             "a header field name must be a token, with no space before the colon",
         ));
+        // End of exercise lesson04.
     }
     let value = trim_whitespace(value);
     if value
         .iter()
         .any(|&byte| byte.is_ascii_control() && byte != b'\t')
     {
+        // Exercise lesson04: a value with a control character (NUL, a bare CR): answer 400
         return Err(HttpError::BadRequest(
             "a header field value must not contain control characters such as NUL or a bare CR",
         ));
+        // End of exercise lesson04.
     }
     // Values are nearly always ASCII. Bytes above 127 are allowed but have
     // no agreed meaning, so we show them as the replacement character.

@@ -265,6 +265,7 @@ fn echo(
     reader: &mut impl io::BufRead,
     stream: &TcpStream,
 ) -> Result<Response, HttpError> {
+    // Exercise lesson07: read the body (body::expect_body, copy_body) and send it back, nosniff
     let length = body::expect_body(request, stream, MAX_ECHO_BYTES)?;
     let mut received = Vec::new();
     body::copy_body(reader, length, &mut received)?;
@@ -277,6 +278,7 @@ fn echo(
         header_fields: vec![("X-Content-Type-Options", "nosniff".to_owned())],
         body: response::Body::Bytes(received),
     })
+    // End of exercise lesson07.
 }
 // ANCHOR_END: echo
 

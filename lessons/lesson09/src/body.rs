@@ -31,6 +31,7 @@ pub fn body_length(request: &Request) -> Result<Option<u64>, HttpError> {
         // where the body ends (RFC 9112, section 6.1), and HTTP/1.0 has no
         // Transfer-Encoding at all. Both are errors; anything else is a
         // feature this lesson does not implement.
+        // Exercise lesson07: Transfer-Encoding: 400 with Content-Length or in HTTP/1.0, else 501
         if !lengths.is_empty() {
             return Err(HttpError::BadRequest(
                 "a request must not have both Transfer-Encoding and Content-Length",
@@ -40,6 +41,7 @@ pub fn body_length(request: &Request) -> Result<Option<u64>, HttpError> {
             return Err(HttpError::BadRequest("HTTP/1.0 has no Transfer-Encoding"));
         }
         return Err(HttpError::TransferEncodingNotImplemented);
+        // End of exercise lesson07.
     }
 
     let Some(&first) = lengths.first() else {
@@ -76,6 +78,7 @@ pub fn expect_body(
     stream: &TcpStream,
     max_bytes: u64,
 ) -> Result<u64, HttpError> {
+    // Exercise lesson07: no length: 411; too large: 413; else send 100 Continue if asked
     let Some(length) = body_length(request)? else {
         return Err(HttpError::LengthRequired);
     };
@@ -84,6 +87,7 @@ pub fn expect_body(
     }
     send_continue_if_expected(request, stream)?;
     Ok(length)
+    // End of exercise lesson07.
 }
 // ANCHOR_END: expect_body
 
@@ -94,6 +98,7 @@ pub fn expect_body(
 /// final response comes after the body (RFC 9110, section 10.1.1). curl
 /// does this for uploads over 1 MiB and waits a second if nobody answers.
 fn send_continue_if_expected(request: &Request, mut stream: &TcpStream) -> io::Result<()> {
+    // Exercise lesson07: send HTTP/1.1 100 Continue when an HTTP/1.1 client sent Expect
     let expects_continue = request
         .header("Expect")
         .is_some_and(|value| value.eq_ignore_ascii_case("100-continue"));
@@ -103,6 +108,7 @@ fn send_continue_if_expected(request: &Request, mut stream: &TcpStream) -> io::R
         stream.flush()?;
     }
     Ok(())
+    // End of exercise lesson07.
 }
 // ANCHOR_END: send_continue
 
@@ -116,6 +122,7 @@ pub fn copy_body(
     length: u64,
     destination: &mut impl Write,
 ) -> Result<(), HttpError> {
+    // Exercise lesson07: copy exactly length bytes to destination; 400 if fewer arrive
     let copied = io::copy(&mut reader.take(length), destination)?;
     if copied < length {
         return Err(HttpError::BadRequest(
@@ -123,5 +130,6 @@ pub fn copy_body(
         ));
     }
     Ok(())
+    // End of exercise lesson07.
 }
 // ANCHOR_END: copy_body

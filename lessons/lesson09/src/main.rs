@@ -290,6 +290,7 @@ fn echo(
     reader: &mut impl io::BufRead,
     stream: &TcpStream,
 ) -> Result<Response, HttpError> {
+    // Exercise lesson07: read the body (body::expect_body, copy_body) and send it back, nosniff
     let length = body::expect_body(request, stream, MAX_ECHO_BYTES)?;
     let mut received = Vec::new();
     body::copy_body(reader, length, &mut received)?;
@@ -302,6 +303,7 @@ fn echo(
         header_fields: vec![("X-Content-Type-Options", "nosniff".to_owned())],
         body: response::Body::Bytes(received),
     })
+    // End of exercise lesson07.
 }
 // ANCHOR_END: echo
 

@@ -48,6 +48,7 @@ pub struct PartHead {
 /// Finds the boundary in `Content-Type: multipart/form-data; boundary=XyZ`.
 /// This happens before any byte of the body is read.
 pub fn boundary(request: &Request) -> Result<String, HttpError> {
+    // Exercise lesson09: the boundary parameter of a multipart/form-data Content-Type, else 400 or 415
     let content_type = request.header("Content-Type").unwrap_or_default();
     let media_type = content_type.split(';').next().unwrap_or_default().trim();
     if !media_type.eq_ignore_ascii_case("multipart/form-data") {
@@ -68,6 +69,7 @@ pub fn boundary(request: &Request) -> Result<String, HttpError> {
         ));
     }
     Ok(boundary)
+    // End of exercise lesson09.
 }
 
 /// Finds the parameter `name` in a field value such as
@@ -145,6 +147,7 @@ impl<R: Read> Multipart<R> {
     /// part (the preamble) is skipped, and so is any part data the caller
     /// did not read with `read_data`.
     pub fn next_part(&mut self) -> Result<Option<PartHead>, HttpError> {
+        // Exercise lesson09: find the next delimiter, read the part head; None after the last
         self.read_data(&mut io::sink())?;
         if self.position == Position::AtEnd {
             // The epilogue after the close delimiter means nothing, but it
@@ -170,6 +173,7 @@ impl<R: Read> Multipart<R> {
             name: parameter(&disposition, "name").unwrap_or_default(),
             filename: parameter(&disposition, "filename"),
         }))
+        // End of exercise lesson09.
     }
     // ANCHOR_END: next_part
 
@@ -206,6 +210,7 @@ impl<R: Read> Multipart<R> {
     /// `delimiter.len() - 1` bytes are kept back, because a delimiter may
     /// begin there whose end has not arrived yet.
     pub fn read_data(&mut self, destination: &mut impl Write) -> Result<u64, HttpError> {
+        // Exercise lesson09: copy the part data up to the next delimiter, through the buffer
         // A `usize` always fits into a `u64`, so the `as` conversions below
         // never lose anything.
         let mut copied = 0;
@@ -249,6 +254,7 @@ impl<R: Read> Multipart<R> {
             self.read_more()?;
         }
         Ok(copied)
+        // End of exercise lesson09.
     }
     // ANCHOR_END: read_data
 

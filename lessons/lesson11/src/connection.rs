@@ -74,7 +74,9 @@ fn wait_for_request(
                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
             ) =>
         {
+            // Exercise lesson11: the client stayed quiet past the idle timeout: close (false)
             Ok(false)
+            // End of exercise lesson11.
         }
         Err(error) => Err(error),
     }

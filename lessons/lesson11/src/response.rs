@@ -164,12 +164,14 @@ impl Response {
     /// The answer to a conditional GET when the client's copy is still
     /// current: no body, only the date the file last changed.
     pub fn not_modified(last_modified: String) -> Response {
+        // Exercise lesson06: a 304 response: no body, only the Last-Modified field
         Response {
             status: Status::NotModified,
             content_type: String::new(),
             header_fields: vec![("Last-Modified", last_modified)],
             body: Body::Bytes(Vec::new()),
         }
+        // End of exercise lesson06.
     }
 
     /// A response that explains an error in one line of plain text, or, for
@@ -252,9 +254,11 @@ impl Response {
 
         let mut message = head.into_bytes();
         if !include_body {
+            // Exercise lesson06: HEAD: write the head only, not the body, and return its length
             stream.write_all(&message)?;
             stream.flush()?;
             return Ok(message.len() as u64);
+            // End of exercise lesson06.
         }
         let bytes_sent = match self.body {
             // Head and body go out in one write, so that they usually travel

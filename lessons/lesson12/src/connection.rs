@@ -163,6 +163,7 @@ fn handle_request(
 /// is read, and there is no lingering close (see `close_connection`). The
 /// response is small enough for the operating system to take it at once.
 pub fn refuse_connection(stream: TcpStream) {
+    // Exercise lesson12: answer 503 (HttpError::Overloaded) without reading, then shut down
     let started = Instant::now();
     let _ = stream.set_write_timeout(Some(REFUSE_WRITE_TIMEOUT));
     let response = Response::error(&HttpError::Overloaded);
@@ -170,6 +171,7 @@ pub fn refuse_connection(stream: TcpStream) {
         eprintln!("could not refuse a connection: {error}");
     }
     let _ = stream.shutdown(Shutdown::Write);
+    // End of exercise lesson12.
 }
 // ANCHOR_END: refuse_connection
 

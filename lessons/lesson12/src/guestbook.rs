@@ -31,6 +31,7 @@ struct Entry {
 
 /// Answers `GET /guestbook` with all entries and the form for a new one.
 pub fn show(data_folder: &Path) -> Result<Response, HttpError> {
+    // Exercise lesson08: the guestbook page: every entry, escaped, and the form
     let entries = read_entries(data_folder)?;
     // ANCHOR: show_entries
     let items: String = entries
@@ -63,6 +64,7 @@ pub fn show(data_folder: &Path) -> Result<Response, HttpError> {
          </html>\n"
     );
     Ok(Response::html(Status::Ok, page))
+    // End of exercise lesson08.
 }
 
 // ANCHOR: add_entry
@@ -74,6 +76,7 @@ pub fn add_entry(
     reader: &mut impl io::BufRead,
     stream: &TcpStream,
 ) -> Result<Response, HttpError> {
+    // Exercise lesson08: read the form body, store the entry, answer 303 See Other
     let is_form = request.header("Content-Type").is_some_and(|value| {
         let media_type = value.split(';').next().unwrap_or_default().trim();
         media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded")
@@ -88,6 +91,7 @@ pub fn add_entry(
     let entry = parse_entry(&form)?;
     append_entry(data_folder, &entry)?;
     Ok(Response::see_other("/guestbook"))
+    // End of exercise lesson08.
 }
 // ANCHOR_END: add_entry
 
@@ -119,6 +123,7 @@ fn parse_entry(form: &[u8]) -> Result<Entry, HttpError> {
 /// Decodes `key=value&key=value`. In this encoding `+` stands for a space
 /// and `%XX` for the byte with that hex value; the bytes are UTF-8 text.
 fn parse_form(form: &[u8]) -> Result<Vec<(String, String)>, HttpError> {
+    // Exercise lesson08: split the form at & and =, decode names and values
     let form = std::str::from_utf8(form)
         .map_err(|_| HttpError::BadRequest("the form must be UTF-8 text"))?;
     form.split('&')
@@ -128,14 +133,17 @@ fn parse_form(form: &[u8]) -> Result<Vec<(String, String)>, HttpError> {
             Ok((decode_form_text(key)?, decode_form_text(value)?))
         })
         .collect()
+    // End of exercise lesson08.
 }
 
 fn decode_form_text(text: &str) -> Result<String, HttpError> {
+    // Exercise lesson08: + is a space, then percent-decode to UTF-8; 400 if it is not
     let bytes = percent_decode(&text.replace('+', " ")).ok_or(HttpError::BadRequest(
         "the form has a % that is not followed by two hexadecimal digits",
     ))?;
     String::from_utf8(bytes)
         .map_err(|_| HttpError::BadRequest("the form's percent escapes do not decode to UTF-8"))
+    // End of exercise lesson08.
 }
 // ANCHOR_END: parse_form
 

@@ -75,6 +75,7 @@ pub fn is_valid_name(name: &str) -> bool {
 /// `/` or `\`, replace every character that is not a letter, digit, `.`,
 /// `_` or `-` with `_`, remove dots at the start, and cut it to 100 bytes.
 pub fn safe_name(filename: &str) -> String {
+    // Exercise lesson10: a file name that is safe to store: no path, no odd characters
     let last = filename.rsplit(['/', '\\']).next().unwrap_or_default();
     let replaced: String = last
         .chars()
@@ -93,6 +94,7 @@ pub fn safe_name(filename: &str) -> String {
     } else {
         name
     }
+    // End of exercise lesson10.
 }
 // ANCHOR_END: safe_name
 
@@ -110,6 +112,7 @@ pub fn safe_name(filename: &str) -> String {
 /// `X-Content-Type-Options: nosniff` stops it from guessing that a file is
 /// HTML when we said it is something else.
 pub fn serve(data_folder: &Path, request: &Request) -> Result<Response, HttpError> {
+    // Exercise lesson10: serve a stored upload, sandboxed: attachment, nosniff
     let mut response = files::serve_file(data_folder, request)?;
     response
         .header_fields
@@ -118,6 +121,7 @@ pub fn serve(data_folder: &Path, request: &Request) -> Result<Response, HttpErro
         .header_fields
         .push(("X-Content-Type-Options", "nosniff".to_owned()));
     Ok(response)
+    // End of exercise lesson10.
 }
 // ANCHOR_END: serve
 
@@ -190,6 +194,7 @@ fn give_names(
     folder: &Path,
     received: &[(String, TemporaryFile)],
 ) -> Result<Vec<String>, HttpError> {
+    // Exercise lesson10: choose names that exist nowhere yet, then rename the files
     let mut linked = Vec::new();
     for (name, temporary) in received {
         let final_path = folder.join(name);
@@ -210,6 +215,7 @@ fn give_names(
         .iter()
         .map(|(name, _)| format!("/{UPLOADS_FOLDER}/{name}"))
         .collect())
+    // End of exercise lesson10.
 }
 // ANCHOR_END: give_names
 

@@ -118,6 +118,7 @@ pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, H
 /// target, so it always starts with a single `/`: a `Location` starting
 /// with `//evil.example` would send the browser to another host.
 fn folder_location(segments: &[String], target: &str) -> String {
+    // Exercise lesson14: the folder target with a slash added, the query kept
     let mut location = String::from("/");
     for segment in segments {
         location.push_str(&percent_encode(segment));
@@ -128,6 +129,7 @@ fn folder_location(segments: &[String], target: &str) -> String {
         location.push_str(query);
     }
     location
+    // End of exercise lesson14.
 }
 
 // ANCHOR: entity_tag
@@ -242,14 +244,18 @@ pub fn path_segments(target: &str) -> Result<Vec<String>, HttpError> {
             continue;
         }
         if segment == ".." {
+            // Exercise lesson05: a .. segment would leave the folder: answer 400
             return Err(HttpError::BadRequest(
                 "the target must not climb out of a folder with ..",
             ));
+            // End of exercise lesson05.
         }
         if segment.contains(['/', '\\', '\0']) {
+            // Exercise lesson05: an encoded /, \ or NUL in a segment: answer 400
             return Err(HttpError::BadRequest(
                 "the target must not contain encoded slashes, backslashes or NUL bytes",
             ));
+            // End of exercise lesson05.
         }
         // What remains must be one plain file name on this operating system
         // too: on Windows, for example, `C:` would start a new absolute path.
@@ -278,6 +284,7 @@ fn strip_scheme_and_host(target: &str) -> &str {
     if target.starts_with('/') {
         return target;
     }
+    // Exercise lesson05: an absolute-form target: keep only the path after scheme and host
     let Some((_scheme, after_scheme)) = target.split_once("://") else {
         return target;
     };
@@ -285,6 +292,7 @@ fn strip_scheme_and_host(target: &str) -> &str {
         Some(path_start) => after_scheme.get(path_start..).unwrap_or("/"),
         None => "/",
     }
+    // End of exercise lesson05.
 }
 
 /// Decodes percent escapes such as `%20` (a space) into the bytes they
@@ -297,9 +305,11 @@ pub fn percent_decode(text: &str) -> Option<Vec<u8>> {
             decoded.push(byte);
             continue;
         }
+        // Exercise lesson05: turn %XX into one byte: two hex digits (hex_digit_value), else None
         let high = bytes.next().and_then(hex_digit_value)?;
         let low = bytes.next().and_then(hex_digit_value)?;
         decoded.push(high * 16 + low);
+        // End of exercise lesson05.
     }
     Some(decoded)
 }
@@ -332,7 +342,9 @@ pub fn percent_encode(text: &str) -> String {
 pub fn resolve_inside(document_root: &Path, path: &Path) -> Result<PathBuf, HttpError> {
     let real_path = path.canonicalize().map_err(file_error)?;
     if !real_path.starts_with(document_root) {
+        // Exercise lesson05: a path that leads out of the document root (a symbolic link): 404
         return Err(HttpError::NotFound);
+        // End of exercise lesson05.
     }
     Ok(real_path)
 }

@@ -24,6 +24,7 @@ pub fn folder_listing(
     folder: &Path,
     segments: &[String],
 ) -> Result<Response, HttpError> {
+    // Exercise lesson14: an HTML page that lists the folder, folders first, names escaped
     let mut entries = Vec::new();
     for entry in fs::read_dir(folder).map_err(file_error)? {
         let entry = entry.map_err(file_error)?;
@@ -95,6 +96,7 @@ pub fn folder_listing(
     );
     // ANCHOR_END: page
     Ok(Response::html(Status::Ok, page))
+    // End of exercise lesson14.
 }
 
 /// One table row. The link is percent-encoded, because a name may contain

@@ -41,6 +41,7 @@ pub fn requested_range(
     let Some(value) = request.header("Range") else {
         return ByteRange::Whole;
     };
+    // Exercise lesson13: If-Range, then the range the Range field asks for
     // ANCHOR: if_range
     // `If-Range: VALIDATOR` says "send me the part only if the file is
     // still the version I have; if it has changed, send all of it". Without
@@ -55,12 +56,14 @@ pub fn requested_range(
     }
     // ANCHOR_END: if_range
     parse_range(value, file_size).unwrap_or(ByteRange::Whole)
+    // End of exercise lesson13.
 }
 
 /// Parses `bytes=START-END`, `bytes=START-` (from START to the end) or
 /// `bytes=-LENGTH` (the last LENGTH bytes). Returns `None` for anything this
 /// server does not support, which means "send the whole file".
 fn parse_range(value: &str, file_size: u64) -> Option<ByteRange> {
+    // Exercise lesson13: parse bytes=FIRST-LAST, FIRST- or -SUFFIX; None if unsatisfiable
     let (unit, range) = value.trim().split_once('=')?;
     if !unit.trim().eq_ignore_ascii_case("bytes") || range.contains(',') {
         return None;
@@ -82,6 +85,7 @@ fn parse_range(value: &str, file_size: u64) -> Option<ByteRange> {
         start,
         end: end.min(last_byte),
     })
+    // End of exercise lesson13.
 }
 
 /// Digits only: `parse` alone would also accept a leading `+`.

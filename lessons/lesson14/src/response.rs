@@ -156,6 +156,7 @@ impl Response {
         end: u64,
         size: u64,
     ) -> Response {
+        // Exercise lesson13: a 206 response with Content-Range and only the range of the file
         let length = end - start + 1;
         let mut response = Response::file(content_type, file, length);
         response.status = Status::PartialContent;
@@ -163,6 +164,7 @@ impl Response {
             .header_fields
             .push(("Content-Range", format!("bytes {start}-{end}/{size}")));
         response
+        // End of exercise lesson13.
     }
 
     /// Sends the browser to `location` for good: a folder asked for
@@ -313,9 +315,11 @@ impl Response {
 
         let mut message = head.into_bytes();
         if !include_body {
+            // Exercise lesson06: HEAD: write the head only, not the body, and return its length
             stream.write_all(&message)?;
             stream.flush()?;
             return Ok(message.len() as u64);
+            // End of exercise lesson06.
         }
         let bytes_sent = match self.body {
             // Head and body go out in one write, so that they usually travel

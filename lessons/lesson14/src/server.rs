@@ -90,6 +90,7 @@ impl Server {
     /// for their next request notice the shutdown and close (see
     /// `connection::wait_for_request`).
     pub fn begin_shutdown(&self, listening_address: SocketAddr) {
+        // Exercise lesson12: mark the server as shutting down, wake the accept loop by connecting
         self.shutting_down.store(true, Ordering::SeqCst);
         // The accept loop sleeps in `accept` until a client connects, so we
         // connect ourselves to wake it up; it then sees `shutting_down`.
@@ -102,12 +103,14 @@ impl Server {
             wake_up_address.set_ip(loopback);
         }
         let _ = TcpStream::connect_timeout(&wake_up_address, WAKE_UP_TIMEOUT);
+        // End of exercise lesson12.
     }
     // ANCHOR_END: begin_shutdown
 
     /// Waits until every connection has closed, or `SHUTDOWN_GRACE` has
     /// passed.
     fn wait_for_open_connections(&self) {
+        // Exercise lesson12: wait until no connection is open, at most SHUTDOWN_GRACE
         let open_connections = self.open_connections();
         let (open_connections, waited) = self
             .connection_closed
@@ -120,6 +123,7 @@ impl Server {
                 SHUTDOWN_GRACE.as_secs()
             );
         }
+        // End of exercise lesson12.
     }
 }
 

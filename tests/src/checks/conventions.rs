@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use super::{
-    Failure, LAST_LESSON_WITH_REQUEST_PAGE, SIMPLE, VERSION_0_9, answered, connect, expect_status,
-    expect_status_in, files, large_header_section_request, send,
+    Failure, SIMPLE, VERSION_0_9, answered, connect, expect_status, expect_status_in, files,
+    large_header_section_request, send,
 };
 use crate::client::{Ending, Request, TIMEOUT};
 use crate::server::Session;
@@ -51,8 +51,7 @@ pub(super) fn connection_close(session: &Session) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Errors explain themselves in text/plain; from lesson 05 on a 404 is a
-/// small HTML page, which a browser shows better.
+/// Errors explain themselves in text/plain.
 pub(super) fn error_media_types(session: &Session) -> Result<(), Failure> {
     // Every server refuses this head, whatever its status for it.
     let exchange = send(session, &large_header_section_request())?;
@@ -64,50 +63,68 @@ pub(super) fn error_media_types(session: &Session) -> Result<(), Failure> {
             format!("the course's errors explain themselves in text/plain, not {content_type}"),
         ));
     }
-    if session.lesson() > LAST_LESSON_WITH_REQUEST_PAGE {
-        let exchange = expect_status(session, &Request::get(files::MISSING).bytes(), 404)?;
-        let content_type = exchange.response.field("Content-Type").unwrap_or_default();
-        if !content_type.starts_with("text/html") {
-            return Err(Failure::new(
-                &exchange,
-                format!("the course's 404 is a small text/html page, not {content_type}"),
-            ));
-        }
+    Ok(())
+}
+
+/// From lesson 05 on a 404 is a small HTML page, which a browser shows
+/// better than plain text.
+pub(super) fn not_found_page(session: &Session) -> Result<(), Failure> {
+    let exchange = expect_status(session, &Request::get(files::MISSING).bytes(), 404)?;
+    let content_type = exchange.response.field("Content-Type").unwrap_or_default();
+    if !content_type.starts_with("text/html") {
+        return Err(Failure::new(
+            &exchange,
+            format!("the course's 404 is a small text/html page, not {content_type}"),
+        ));
     }
     Ok(())
 }
 
-/// The course's choice where several statuses are right.
-pub(super) fn status_choices(session: &Session) -> Result<(), Failure> {
-    status_choices_in_order(session).map_err(|failure| Failure {
+/// Adds to a failure that the other status would be valid HTTP too.
+fn course_choice(failure: Failure) -> Failure {
+    Failure {
         problem: format!(
-            "{} (the other status is valid HTTP too; this is the course's choice)",
+            "{} (this check grades the course's choice where HTTP allows several statuses)",
             failure.problem
         ),
         ..failure
-    })
+    }
 }
 
-fn status_choices_in_order(session: &Session) -> Result<(), Failure> {
-    let lesson = session.lesson();
-    expect_status(session, &large_header_section_request(), 431)?;
-    if lesson >= 3 {
-        expect_status(session, VERSION_0_9, 505)?;
+/// 431 (not 400) for a head that is too large.
+pub(super) fn status_choices(session: &Session) -> Result<(), Failure> {
+    expect_status(session, &large_header_section_request(), 431)
+        .map(drop)
+        .map_err(course_choice)
+}
+
+/// 505 (not 400) for HTTP/0.9, which has no version in its request line.
+pub(super) fn version_status(session: &Session) -> Result<(), Failure> {
+    expect_status(session, VERSION_0_9, 505)
+        .map(drop)
+        .map_err(course_choice)
+}
+
+/// 404 (not 403) for a symbolic link out of the root and, until lesson 14
+/// lists them, a folder without index.html; 400 (not 404) for a broken
+/// percent escape.
+pub(super) fn file_statuses(session: &Session) -> Result<(), Failure> {
+    file_statuses_in_order(session).map_err(course_choice)
+}
+
+fn file_statuses_in_order(session: &Session) -> Result<(), Failure> {
+    if session.lesson() <= LAST_LESSON_WITHOUT_LISTINGS {
+        expect_status(
+            session,
+            &Request::get(files::FOLDER_WITHOUT_INDEX).bytes(),
+            404,
+        )?;
     }
-    if lesson > LAST_LESSON_WITH_REQUEST_PAGE {
-        for target in files::LINKS_OUT {
-            expect_status(session, &Request::get(target).bytes(), 404)?;
-        }
-        if lesson <= LAST_LESSON_WITHOUT_LISTINGS {
-            expect_status(
-                session,
-                &Request::get(files::FOLDER_WITHOUT_INDEX).bytes(),
-                404,
-            )?;
-        }
-        for target in files::INVALID_ESCAPES {
-            expect_status(session, &Request::get(target).bytes(), 400)?;
-        }
+    for target in files::LINKS_OUT {
+        expect_status(session, &Request::get(target).bytes(), 404)?;
+    }
+    for target in files::INVALID_ESCAPES {
+        expect_status(session, &Request::get(target).bytes(), 400)?;
     }
     Ok(())
 }
