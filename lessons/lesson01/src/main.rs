@@ -127,6 +127,7 @@ fn handle_connection(mut stream: TcpStream) -> io::Result<()> {
 /// Returns `None` when the client closes the connection (or sends more than
 /// `MAX_HEAD_BYTES`) before the head is complete.
 fn read_head(reader: &mut impl BufRead) -> io::Result<Option<String>> {
+    // Exercise lesson01: read lines up to the empty line and return the first one
     let mut request_line: Option<String> = None;
     let mut line = Vec::new();
     loop {
@@ -145,5 +146,6 @@ fn read_head(reader: &mut impl BufRead) -> io::Result<Option<String>> {
             request_line = Some(text.trim_end().to_owned());
         }
     }
+    // End of exercise lesson01.
 }
 // ANCHOR_END: read_head
