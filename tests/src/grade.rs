@@ -105,6 +105,19 @@ fn run(check: &'static Check, session: &mut Session, verbose: bool) -> io::Resul
         let _ = session.server_mut().wait_for_exit(EXIT_GRACE);
     }
     let stopped = session.server_mut().exited();
+    // When the server died, "no response came back" is only the symptom:
+    // the check's own section explains what the server should have done.
+    let result = match (result, stopped.is_some()) {
+        (Err(mut failure), true) => {
+            failure.problem = format!(
+                "{} (the server stopped: its last lines are below)",
+                failure.problem
+            );
+            failure.section = None;
+            Err(failure)
+        }
+        (result, _) => result,
+    };
     let mut lines = session.server().last_lines(lines_before);
     if stopped.is_none() {
         // A server that lives on: only a thread's panic is worth showing.
