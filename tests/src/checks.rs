@@ -19,6 +19,7 @@ mod caching;
 mod conditional;
 mod conventions;
 mod files;
+mod hostile;
 mod keep_alive;
 mod many_clients;
 mod posting;
@@ -752,6 +753,15 @@ pub static CHECKS: &[Check] = &[
         "course convention where HTTP allows several statuses: 404 (not 403) for a symbolic link out of the root and, until lesson 14 lists them, a folder without index.html; 400 (not 404) for a broken percent escape",
         conventions::file_statuses,
     ),
+    // Lesson 05, the file system as input (`hostile.rs`).
+    custom(
+        "symlink-loop",
+        5,
+        None,
+        SAFETY,
+        "a symbolic link that leads to itself names no file: 404 (or 403), never a server error",
+        hostile::symlink_loop,
+    ),
     // Lesson 06: HEAD, Date, Last-Modified and conditional GET.
     custom(
         "head-file",
@@ -840,6 +850,23 @@ pub static CHECKS: &[Check] = &[
         CONDITIONAL,
         "an If-Modified-Since that is not a date is ignored: 200 with the file",
         conditional::invalid_date_ignored,
+    ),
+    // Lesson 06, the file system as input (`hostile.rs`).
+    custom(
+        "last-modified-not-after-date",
+        6,
+        None,
+        DATES,
+        "a file dated in the future (next year, the year 10000) gets a Last-Modified no later than the response's Date",
+        hostile::last_modified_not_after_date,
+    ),
+    custom(
+        "pre-1970-file",
+        6,
+        None,
+        DATES,
+        "a file dated before 1970 is served with 200 and a Last-Modified that is an HTTP date no later than Date",
+        hostile::pre_1970_file,
     ),
     // Lesson 07: POST, with a body, watched through /echo, the course's
     // echo resource.
@@ -1329,6 +1356,32 @@ pub static CHECKS: &[Check] = &[
         "Range: bytes=0-9 with If-Range: the file's current ETag gets 206 with the part; with an old ETag or an old date, the Range is ignored: 200 with the whole file",
         caching::if_range,
     ),
+    // Lesson 13, the file system as input and malformed validators
+    // (`hostile.rs`).
+    custom(
+        "if-none-match-double-weak",
+        13,
+        None,
+        ETAGS,
+        "If-None-Match: W/W/\"tag\" is not an entity tag, so it matches nothing: 200 with the file",
+        hostile::if_none_match_double_weak,
+    ),
+    custom(
+        "if-range-date-strong",
+        13,
+        None,
+        RANGES,
+        "If-Range with the file's Last-Modified gets 206 only when that date is at least a second before the response's Date; a newer date is weak: 200 with the whole file",
+        hostile::if_range_date_strong,
+    ),
+    custom(
+        "range-suffix-empty-file",
+        13,
+        None,
+        RANGES,
+        "for an empty file, Range: bytes=0- gets 416, and bytes=-5 (satisfiable, but no 206 can describe zero bytes) gets 200",
+        hostile::range_suffix_empty_file,
+    ),
     // Lesson 14: a real static server.
     custom(
         "folder-redirect",
@@ -1361,6 +1414,15 @@ pub static CHECKS: &[Check] = &[
         ACCESS_LOG,
         "after a GET, a HEAD, a 404 and a range on one connection, the access log (--access-log) has a Common Log Format line for each, with status and body bytes",
         static_server::access_log,
+    ),
+    // Lesson 14, the file system as input (`hostile.rs`).
+    custom(
+        "listing-odd-dates",
+        14,
+        None,
+        LISTINGS,
+        "a folder with files dated before 1970 and in the year 10000 gets its listing, with every file in it",
+        hostile::listing_odd_dates,
     ),
 ];
 

@@ -15,6 +15,8 @@
 //!       lead out of the root),
 //!     secret-link.txt -> ../secret.txt, outside -> .. (symbolic links),
 //!     pipe (a named pipe that blocks whoever opens it)
+//!     odd/ (files dated before 1970, in the future and in the year 10000,
+//!       an empty file, and loop -> loop, a symbolic link to itself)
 //!   data/              the data folder of lesson 08 on (--data), empty
 //!   access.log         written by the server from lesson 14 on (--access-log)
 //! ```
@@ -173,6 +175,51 @@ pub const SHELF_LEAKS: [(&str, &str); 2] = [
     ("shelf/leak-folder", "../.."),
 ];
 
+/// The folder of files that test how a server copes with what the file
+/// system holds (see `hostile.rs` in the checks).
+pub const ODD: &str = "odd";
+
+/// A file dated 1969-07-20 20:17:40 UTC, before Unix time began.
+pub const PRE_1970: SiteFile = text_file("odd/1969.txt", "/odd/1969.txt", || {
+    b"Dated the evening of the first moon landing, before 1970.\n".to_vec()
+});
+
+/// A file dated a year after the grading run.
+pub const FUTURE: SiteFile = text_file("odd/future.txt", "/odd/future.txt", || {
+    b"Dated a year from now.\n".to_vec()
+});
+
+/// A file dated in the year 10000, which no HTTP date can show (a file
+/// system that cannot store it, such as ext4, keeps its latest date).
+pub const YEAR_10000: SiteFile = text_file("odd/year-10000.txt", "/odd/year-10000.txt", || {
+    b"Dated in the year 10000.\n".to_vec()
+});
+
+/// An empty file.
+pub const EMPTY: SiteFile = text_file("odd/empty.txt", "/odd/empty.txt", Vec::new);
+
+/// A symbolic link to itself (Unix only): following it never ends.
+pub const SYMLINK_LOOP: &str = "odd/loop";
+
+/// The odd files and the times they get.
+fn odd_files() -> [(SiteFile, Option<SystemTime>); 4] {
+    [
+        (
+            PRE_1970,
+            UNIX_EPOCH.checked_sub(Duration::from_secs(14_182_940)),
+        ),
+        (
+            FUTURE,
+            SystemTime::now().checked_add(Duration::from_secs(365 * 24 * 60 * 60)),
+        ),
+        (
+            YEAR_10000,
+            UNIX_EPOCH.checked_add(Duration::from_secs(253_402_300_800)),
+        ),
+        (EMPTY, None),
+    ]
+}
+
 /// Every regular file of the site.
 pub const SITE_FILES: [SiteFile; 11] = [
     INDEX,
@@ -251,10 +298,16 @@ pub struct Fixture {
 impl Fixture {
     /// Makes a fresh folder with the site, the secret and the data folder.
     pub fn create() -> io::Result<Fixture> {
+        Fixture::create_in(&std::env::temp_dir())
+    }
+
+    /// The same, in `parent` instead of the temporary folder: a test that
+    /// needs a file system with more room for dates than the usual one (a
+    /// `tmpfs` keeps any year, ext4 none after 2446) chooses one here.
+    pub fn create_in(parent: &Path) -> io::Result<Fixture> {
         let (folder, number) = loop {
             let number = random_number();
-            let folder =
-                std::env::temp_dir().join(format!("grader-{}-{number:016x}", std::process::id()));
+            let folder = parent.join(format!("grader-{}-{number:016x}", std::process::id()));
             match fs::create_dir(&folder) {
                 Ok(()) => break (folder, number),
                 Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
@@ -290,10 +343,24 @@ impl Fixture {
         for file in SITE_FILES.iter().chain(&SHELF_FILES).chain([&SHELF_HIDDEN]) {
             write_file(&root.join(file.path), &(file.content)())?;
         }
+        for (file, modified) in odd_files() {
+            let path = root.join(file.path);
+            write_file(&path, &(file.content)())?;
+            // A file system that cannot store the date keeps the file's
+            // usual one, or the nearest it can store; the checks read the
+            // date back from the server's answer, so either is fine.
+            if let Some(modified) = modified {
+                let _ = File::options()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|file| file.set_modified(modified));
+            }
+        }
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(Path::new("..").join("secret.txt"), root.join(SECRET_LINK))?;
             std::os::unix::fs::symlink("..", root.join(OUTSIDE_LINK))?;
+            std::os::unix::fs::symlink("loop", root.join(SYMLINK_LOOP))?;
             for (link, destination) in SHELF_LEAKS {
                 std::os::unix::fs::symlink(destination, root.join(link))?;
             }

@@ -230,6 +230,12 @@ fn written(name: &str) -> Option<&'static [&'static str]> {
              canonical root: symbolic links may point anywhere.",
             "Serve only regular files (metadata().is_file()); anything else is a 404.",
         ],
+        "symlink-loop" => &[
+            "fs::canonicalize fails for a symbolic link that leads to itself (the error is \
+             ELOOP, too many levels of symbolic links), and the error kind is not NotFound.",
+            "Whatever stops canonicalize from finding the real path means there is no file \
+             to serve: answer 404, not 500.",
+        ],
         "methods-not-allowed" | "method-head-not-allowed" => &[
             "A method HTTP defines but this lesson does not serve (POST, PUT, DELETE, HEAD) \
              gets 405 with Allow: GET.",

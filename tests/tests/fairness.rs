@@ -316,6 +316,10 @@ const NGINX_FAILS_IN_06: &[(&str, &str)] = &[
         "not-modified-later-date",
         "304 only for the exact date, 200 for a later one",
     ),
+    (
+        "last-modified-not-after-date",
+        "sends a file's time in the future as Last-Modified, after Date",
+    ),
 ];
 
 /// Writes the start script for nginx into `dir`: it writes a config for

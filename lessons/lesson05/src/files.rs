@@ -145,7 +145,10 @@ fn hex_digit_value(byte: u8) -> Option<u8> {
 /// operating system's help (Linux's `openat2` with `RESOLVE_BENEATH`), which
 /// also closes the short gap between this check and the `open` that follows.
 fn resolve_inside(document_root: &Path, path: &Path) -> Result<PathBuf, HttpError> {
-    let real_path = path.canonicalize().map_err(file_error)?;
+    // Whatever stops us from finding the real location means that there is
+    // no file here to serve: a missing file, a name that is too long, or a
+    // loop of symbolic links that lead to each other and never to a file.
+    let real_path = path.canonicalize().map_err(|_| HttpError::NotFound)?;
     if !real_path.starts_with(document_root) {
         // Exercise lesson05: a path that leads out of the document root (a symbolic link): 404
         return Err(HttpError::NotFound);

@@ -24,7 +24,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::error::HttpError;
 use crate::ranges::{self, ByteRange};
 use crate::request::Request;
-use crate::response::Response;
+use crate::response::{Response, http_date};
 
 /// The file we answer with when the target names a folder.
 const INDEX_FILE: &str = "index.html";
@@ -57,9 +57,12 @@ pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, H
     // HTTP dates count whole seconds, so the file's time is cut to whole
     // seconds too; otherwise a file changed at 12:00:00.5 would never match
     // the `12:00:00` the client got from us.
-    let modified = whole_seconds(exact_modified);
+    // A file's time in the future (a wrong clock, a file copied from
+    // elsewhere) is replaced by now: a server must not claim that a file
+    // changed after the response that says so (RFC 9110, section 8.8.2.1).
+    let modified = whole_seconds(exact_modified.min(SystemTime::now()));
     let entity_tag = entity_tag(exact_modified, size);
-    let last_modified = httpdate::fmt_http_date(modified);
+    let last_modified = http_date(modified);
     // ANCHOR: validators
     let validators = vec![
         ("ETag", entity_tag.clone()),
@@ -141,12 +144,13 @@ fn evaluate_preconditions(
         return Precondition::Failed;
     }
     // Step 2: has the client's copy changed? `If-None-Match` compares
-    // weakly: a `W/` in front is ignored (RFC 9110, section 8.8.3.2).
+    // weakly: a `W/` in front is ignored (RFC 9110, section 8.8.3.2), but
+    // only one; `W/W/"..."` is not a tag at all, so it matches nothing.
     // With it, `If-Modified-Since` is ignored: a tag is more precise than
     // a date. Only GET and HEAD come here, so the answer is 304.
     if request.header("If-None-Match").is_some() {
         if any_tag_matches(request, "If-None-Match", |tag| {
-            tag.trim_start_matches("W/") == entity_tag
+            tag.strip_prefix("W/").unwrap_or(tag) == entity_tag
         }) {
             return Precondition::NotModified;
         }
@@ -286,7 +290,10 @@ fn hex_digit_value(byte: u8) -> Option<u8> {
 /// operating system's help (Linux's `openat2` with `RESOLVE_BENEATH`), which
 /// also closes the short gap between this check and the `open` that follows.
 fn resolve_inside(document_root: &Path, path: &Path) -> Result<PathBuf, HttpError> {
-    let real_path = path.canonicalize().map_err(file_error)?;
+    // Whatever stops us from finding the real location means that there is
+    // no file here to serve: a missing file, a name that is too long, or a
+    // loop of symbolic links that lead to each other and never to a file.
+    let real_path = path.canonicalize().map_err(|_| HttpError::NotFound)?;
     if !real_path.starts_with(document_root) {
         // Exercise lesson05: a path that leads out of the document root (a symbolic link): 404
         return Err(HttpError::NotFound);

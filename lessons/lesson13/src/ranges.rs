@@ -12,6 +12,8 @@
 //! file with 200, which the RFC allows for any Range a server does not
 //! support.
 
+use std::time::{Duration, SystemTime};
+
 use crate::request::Request;
 
 /// What part of the file to send.
@@ -48,9 +50,15 @@ pub fn requested_range(
     // it, a resumed download could join the start of the old file to the
     // end of the new one. The validator must be exactly our entity tag or
     // our Last-Modified date (RFC 9110, section 13.1.5).
-    let is_still_the_clients_version = request
-        .header("If-Range")
-        .is_none_or(|validator| validator == entity_tag || validator == last_modified);
+    //
+    // A date names a whole second, and a file can change twice within one
+    // second: a copy the client got at 12:00:00.2 and the file as it is
+    // after a change at 12:00:00.7 both say `12:00:00`. So a date proves a
+    // version (it is a "strong" validator, RFC 9110, section 8.8.2.2) only
+    // when the file is at least one second older than our response.
+    let is_still_the_clients_version = request.header("If-Range").is_none_or(|validator| {
+        validator == entity_tag || (validator == last_modified && is_a_second_old(last_modified))
+    });
     if !is_still_the_clients_version {
         return ByteRange::Whole;
     }
@@ -73,6 +81,10 @@ fn parse_range(value: &str, file_size: u64) -> Option<ByteRange> {
         (Some(start), Some(end)) if start <= end => (start, end),
         (Some(start), None) if last.is_empty() => (start, u64::MAX),
         (None, Some(0)) if first.is_empty() => return Some(ByteRange::Unsatisfiable),
+        // The last bytes of an empty file: RFC 9110, section 14.1.1 counts
+        // this range as satisfiable, so 416 would be wrong, but a 206 cannot
+        // describe zero bytes. The whole (empty) file with 200 is the answer.
+        (None, Some(_)) if first.is_empty() && file_size == 0 => return Some(ByteRange::Whole),
         (None, Some(length)) if first.is_empty() => (file_size.saturating_sub(length), u64::MAX),
         _ => return None,
     };
@@ -86,6 +98,16 @@ fn parse_range(value: &str, file_size: u64) -> Option<ByteRange> {
         end: end.min(last_byte),
     })
     // End of exercise lesson13.
+}
+
+/// Whether the date `last_modified` is at least one second before now,
+/// the `Date` of the response we are about to send.
+fn is_a_second_old(last_modified: &str) -> bool {
+    httpdate::parse_http_date(last_modified).is_ok_and(|modified| {
+        SystemTime::now()
+            .duration_since(modified)
+            .is_ok_and(|age| age >= Duration::from_secs(1))
+    })
 }
 
 /// Digits only: `parse` alone would also accept a leading `+`.

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use crate::error::HttpError;
 use crate::files::{file_error, percent_encode, resolve_inside};
-use crate::response::{Response, Status, escape_html};
+use crate::response::{Response, Status, escape_html, http_date};
 
 /// One line of the listing.
 struct ListedEntry {
@@ -117,8 +117,6 @@ fn listing_row(entry: &ListedEntry) -> String {
             entry.size.to_string(),
         )
     };
-    let modified = entry
-        .modified
-        .map_or_else(|| "-".to_owned(), httpdate::fmt_http_date);
+    let modified = entry.modified.map_or_else(|| "-".to_owned(), http_date);
     format!("<tr><td><a href=\"{link}\">{text}</a></td><td>{size}</td><td>{modified}</td></tr>\n")
 }

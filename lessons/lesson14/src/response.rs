@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::net::TcpStream;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::HttpError;
 
@@ -292,7 +292,7 @@ impl Response {
              Date: {date}\r\n",
             code = self.status.code(),
             reason = self.status.reason(),
-            date = httpdate::fmt_http_date(SystemTime::now()),
+            date = http_date(SystemTime::now()),
         );
         // A 304 has no body and does not describe one: RFC 9110, section
         // 15.4.5 allows a Content-Length there only if it is the length of
@@ -400,4 +400,17 @@ pub fn escape_html(text: &str) -> String {
         }
     }
     escaped
+}
+
+/// Writes `time` as an HTTP date, such as `Sun, 06 Nov 1994 08:49:37 GMT`.
+///
+/// The `httpdate` crate writes the years 1970 to 9999 and panics outside
+/// them. But a clock, and a file's time even more so, can say anything:
+/// `touch -d` dates a file in 1969 or in the year 10000 without complaint,
+/// and the file system is input to the server like a request. So a time
+/// outside that range is first moved to the nearest date the crate can write.
+pub fn http_date(time: SystemTime) -> String {
+    // 9999-12-31 23:59:59 UTC, the last second an HTTP date can show.
+    let latest = UNIX_EPOCH + Duration::from_secs(253_402_300_799);
+    httpdate::fmt_http_date(time.clamp(UNIX_EPOCH, latest))
 }
