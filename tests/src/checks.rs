@@ -24,6 +24,7 @@ mod keep_alive;
 mod many_clients;
 mod posting;
 mod static_server;
+mod storage;
 mod uploads;
 
 use crate::client::{self, Connection, Ending, Exchange, Request, Response};
@@ -161,9 +162,11 @@ const MULTIPART: &str = "lesson09.md#how-a-browser-sends-a-file";
 const READING_PARTS: &str = "lesson09.md#reading-the-parts";
 const UPLOAD_ERRORS: &str = "lesson09.md#refusing-bad-forms";
 const UPLOAD_LIMITS: &str = "lesson09.md#size-limits";
+const GUESTBOOK_CAP: &str = "lesson08.md#a-cap-on-the-guestbook";
 const UPLOADS: &str = "lesson10.md#storing-the-files";
 const ALL_OR_NOTHING: &str = "lesson10.md#all-or-nothing";
 const SANDBOX: &str = "lesson10.md#serving-uploads-safely";
+const STORAGE_CAP: &str = "lesson10.md#a-cap-on-storage";
 const PERSISTENT: &str = "lesson11.md#persistent-connections";
 const PIPELINING: &str = "lesson11.md#pipelining";
 const WHEN_TO_CLOSE: &str = "lesson11.md#when-to-close";
@@ -1015,6 +1018,15 @@ pub static CHECKS: &[Check] = &[
         "PUT to /guestbook gets 405 with Allow: GET, HEAD, POST",
         posting::guestbook_allow,
     ),
+    // Lesson 08: a cap on the guestbook.
+    Check {
+        name: "guestbook-cap",
+        since: 8,
+        until: None,
+        section: GUESTBOOK_CAP,
+        rule: "an entry that would make the guestbook larger than --max-guestbook bytes gets 507 Insufficient Storage, and is not stored",
+        run: Run::Restarting(storage::guestbook_cap),
+    },
     // Lesson 09: reading a multipart form.
     custom(
         "form-read-one-file",
@@ -1153,6 +1165,15 @@ pub static CHECKS: &[Check] = &[
         "an uploaded HTML page is served with Content-Security-Policy: sandbox (or not as HTML) and X-Content-Type-Options: nosniff",
         uploads::sandboxed,
     ),
+    // Lesson 10: a cap on storage.
+    Check {
+        name: "storage-cap",
+        since: 10,
+        until: None,
+        section: STORAGE_CAP,
+        rule: "an upload that would make all uploads together larger than --max-storage bytes gets 507 Insufficient Storage, and nothing of it is stored",
+        run: Run::Restarting(storage::storage_cap),
+    },
     // Lesson 11: many requests on one connection.
     custom(
         "two-requests-one-connection",

@@ -62,6 +62,9 @@ pub const FIRST_LESSON_WITH_ROOT: u8 = 5;
 /// The first lesson that stores data (`--data`).
 pub const FIRST_LESSON_WITH_DATA: u8 = 8;
 
+/// The first lesson that stores uploaded files (`--max-storage`).
+pub const FIRST_LESSON_WITH_UPLOADS: u8 = 10;
+
 /// The first lesson that keeps connections open (`--idle-timeout`).
 pub const FIRST_LESSON_WITH_KEEP_ALIVE: u8 = 11;
 
@@ -80,6 +83,15 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(1);
 /// small, so that reaching it takes few connections.
 pub const MAX_CONNECTIONS: usize = 8;
 
+/// The guestbook cap the grader gives a server (`--max-guestbook`, in
+/// bytes): small, so that reaching it takes few posts, and large enough
+/// for every other check's entries.
+pub const MAX_GUESTBOOK: u64 = 64 * 1024;
+
+/// The cap on all uploads together the grader gives a server
+/// (`--max-storage`, in bytes): small in the same way.
+pub const MAX_STORAGE: u64 = 256 * 1024;
+
 /// What to start, so that it can be started again.
 #[derive(Debug, Clone)]
 pub enum Program {
@@ -89,8 +101,9 @@ pub enum Program {
     /// `exercise`), started with the options a reference lesson gets.
     Binary { path: PathBuf, lesson: u8 },
     /// A shell command with the placeholders `{port}`, `{root}`, `{data}`,
-    /// `{idle_timeout}`, `{max_connections}` and `{access_log}`, graded by
-    /// the rules of `lesson`.
+    /// `{max_guestbook}`, `{max_storage}`, `{idle_timeout}`,
+    /// `{max_connections}` and `{access_log}`, graded by the rules of
+    /// `lesson`.
     Command { line: String, lesson: u8 },
 }
 
@@ -237,7 +250,8 @@ impl Server {
     }
 
     /// Starts `program` on the files of `fixture`: a lesson from 05 on
-    /// gets `--root`, from 08 on also `--data`, from 11 on
+    /// gets `--root`, from 08 on also `--data` and `--max-guestbook`, from
+    /// 10 on `--max-storage`, from 11 on
     /// `--idle-timeout`, from 12 on `--max-connections`, from 14 on
     /// `--access-log`. A command gets the same values in its placeholders.
     pub fn launch(
@@ -266,6 +280,10 @@ impl Server {
                 }
                 if lesson >= FIRST_LESSON_WITH_DATA {
                     command.arg("--data").arg(fixture.data());
+                    command.args(["--max-guestbook", &MAX_GUESTBOOK.to_string()]);
+                }
+                if lesson >= FIRST_LESSON_WITH_UPLOADS {
+                    command.args(["--max-storage", &MAX_STORAGE.to_string()]);
                 }
                 if lesson >= FIRST_LESSON_WITH_KEEP_ALIVE {
                     command.args(["--idle-timeout", &idle_timeout]);
@@ -282,6 +300,8 @@ impl Server {
                 let line = line
                     .replace("{root}", &shell_word(&fixture.root()))
                     .replace("{data}", &shell_word(&fixture.data()))
+                    .replace("{max_guestbook}", &MAX_GUESTBOOK.to_string())
+                    .replace("{max_storage}", &MAX_STORAGE.to_string())
                     .replace("{idle_timeout}", &idle_timeout)
                     .replace("{max_connections}", &max_connections)
                     .replace("{access_log}", &shell_word(&fixture.access_log()));

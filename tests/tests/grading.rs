@@ -437,6 +437,24 @@ fn an_unsafe_file_server_fails_the_safety_checks() {
     assert!(failed[1].1.contains("got 200"), "{failed:#?}");
 }
 
+/// The cap checks fail against servers without a small cap: lessons 08
+/// and 10 started without `--max-guestbook` and `--max-storage`, so with
+/// their defaults of 10 MiB and 1 GiB.
+#[test]
+fn servers_without_caps_fail_the_cap_checks() {
+    for (lesson, name) in [(8, "guestbook-cap"), (10, "storage-cap")] {
+        let binary = server::built_lesson(lesson).unwrap();
+        let mut session = launch(Program::Command {
+            line: command(&binary, "--port {port} --root {root} --data {data}"),
+            lesson,
+        });
+        let cap = checks::CHECKS.iter().filter(|check| check.name == name);
+        let failed = failures(&mut session, cap);
+        assert_eq!(failed.len(), 1, "{name} passes without a cap");
+        assert!(failed[0].1.contains("507"), "{failed:#?}");
+    }
+}
+
 /// The restart check fails against a server that loses its guestbook on
 /// the way: lesson 08 started on a data folder emptied at each start.
 #[test]
@@ -511,7 +529,8 @@ fn cli_grades_a_file_server_started_with_cmd_and_root() {
 fn cli_grades_lesson14_started_with_cmd_and_every_placeholder() {
     assert_passes_with_cmd(
         14,
-        "--port {port} --root {root} --data {data} --idle-timeout {idle_timeout} \
+        "--port {port} --root {root} --data {data} --max-guestbook {max_guestbook} \
+         --max-storage {max_storage} --idle-timeout {idle_timeout} \
          --max-connections {max_connections} --access-log {access_log}",
     );
 }
@@ -522,6 +541,8 @@ fn cli_warns_about_every_placeholder_cmd_leaves_out() {
     for placeholder in [
         "{root}",
         "{data}",
+        "{max_guestbook}",
+        "{max_storage}",
         "{idle_timeout}",
         "{max_connections}",
         "{access_log}",

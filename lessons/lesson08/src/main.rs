@@ -64,6 +64,11 @@ struct Cli {
     /// exist.
     #[arg(long, default_value = "data")]
     data: PathBuf,
+
+    /// The most bytes the guestbook's file may hold. An entry that would
+    /// make it larger is refused with 507 Insufficient Storage.
+    #[arg(long, default_value_t = 10 * 1024 * 1024)]
+    max_guestbook: u64,
 }
 
 /// What every connection needs to know, gathered in one place.
@@ -72,6 +77,8 @@ struct Config {
     document_root: PathBuf,
     /// The folder for the guestbook, canonical too.
     data_folder: PathBuf,
+    /// The largest the guestbook's file may grow, in bytes.
+    max_guestbook: u64,
 }
 
 fn main() -> ExitCode {
@@ -101,6 +108,7 @@ fn main() -> ExitCode {
     let config = Config {
         document_root,
         data_folder,
+        max_guestbook: cli.max_guestbook,
     };
 
     // Binding claims the port; from now on the operating system queues
@@ -230,9 +238,13 @@ fn answer(
     match (route, request.method.as_str()) {
         (Route::Echo, "POST") => echo(request, reader, stream),
         (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder),
-        (Route::Guestbook, "POST") => {
-            guestbook::add_entry(&config.data_folder, request, reader, stream)
-        }
+        (Route::Guestbook, "POST") => guestbook::add_entry(
+            &config.data_folder,
+            config.max_guestbook,
+            request,
+            reader,
+            stream,
+        ),
         (Route::StaticFile, "GET" | "HEAD") => files::serve_file(&config.document_root, request),
         (route, _) => Err(HttpError::MethodNotAllowed {
             method: request.method.clone(),

@@ -26,6 +26,7 @@ pub enum Status {
     InternalServerError,
     NotImplemented,
     HttpVersionNotSupported,
+    InsufficientStorage,
 }
 
 impl Status {
@@ -47,6 +48,7 @@ impl Status {
             Status::InternalServerError => 500,
             Status::NotImplemented => 501,
             Status::HttpVersionNotSupported => 505,
+            Status::InsufficientStorage => 507,
         }
     }
 
@@ -68,6 +70,7 @@ impl Status {
             Status::InternalServerError => "Internal Server Error",
             Status::NotImplemented => "Not Implemented",
             Status::HttpVersionNotSupported => "HTTP Version Not Supported",
+            Status::InsufficientStorage => "Insufficient Storage",
         }
     }
 }

@@ -75,6 +75,11 @@ struct Cli {
     #[arg(long, default_value = "data")]
     data: PathBuf,
 
+    /// The most bytes the guestbook's file may hold. An entry that would
+    /// make it larger is refused with 507 Insufficient Storage.
+    #[arg(long, default_value_t = 10 * 1024 * 1024)]
+    max_guestbook: u64,
+
     /// The largest upload we accept, in bytes: the whole body of the form,
     /// and so also each file in it. Larger ones get 413. (Forms for the
     /// guestbook have a fixed limit of 64 KiB.)
@@ -88,6 +93,8 @@ struct Config {
     document_root: PathBuf,
     /// The folder for the guestbook, canonical too.
     data_folder: PathBuf,
+    /// The largest the guestbook's file may grow, in bytes.
+    max_guestbook: u64,
     max_body_bytes: u64,
 }
 
@@ -118,6 +125,7 @@ fn main() -> ExitCode {
     let config = Config {
         document_root,
         data_folder,
+        max_guestbook: cli.max_guestbook,
         max_body_bytes: cli.max_body,
     };
 
@@ -251,9 +259,13 @@ fn answer(
     match (route, request.method.as_str()) {
         (Route::Echo, "POST") => echo(request, reader, stream),
         (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder),
-        (Route::Guestbook, "POST") => {
-            guestbook::add_entry(&config.data_folder, request, reader, stream)
-        }
+        (Route::Guestbook, "POST") => guestbook::add_entry(
+            &config.data_folder,
+            config.max_guestbook,
+            request,
+            reader,
+            stream,
+        ),
         (Route::Uploads, "POST") => {
             uploads::summarize(request, reader, stream, config.max_body_bytes)
         }

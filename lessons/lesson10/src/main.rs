@@ -72,11 +72,21 @@ struct Cli {
     #[arg(long, default_value = "data")]
     data: PathBuf,
 
+    /// The most bytes the guestbook's file may hold. An entry that would
+    /// make it larger is refused with 507 Insufficient Storage.
+    #[arg(long, default_value_t = 10 * 1024 * 1024)]
+    max_guestbook: u64,
+
     /// The largest upload we accept, in bytes: the whole body of the form,
     /// and so also each file in it. Larger ones get 413. (Forms for the
     /// guestbook have a fixed limit of 64 KiB.)
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     max_body: u64,
+
+    /// The most bytes all uploaded files together may hold. An upload that
+    /// would go beyond it is refused with 507 Insufficient Storage.
+    #[arg(long, default_value_t = 1024 * 1024 * 1024)]
+    max_storage: u64,
 }
 
 /// What every connection needs to know, gathered in one place.
@@ -85,7 +95,11 @@ struct Config {
     document_root: PathBuf,
     /// The folder for the guestbook and uploads, canonical too.
     data_folder: PathBuf,
+    /// The largest the guestbook's file may grow, in bytes.
+    max_guestbook: u64,
     max_body_bytes: u64,
+    /// The room all uploads together may take, in bytes.
+    max_storage_bytes: u64,
 }
 
 fn main() -> ExitCode {
@@ -115,7 +129,9 @@ fn main() -> ExitCode {
     let config = Config {
         document_root,
         data_folder,
+        max_guestbook: cli.max_guestbook,
         max_body_bytes: cli.max_body,
+        max_storage_bytes: cli.max_storage,
     };
 
     // Binding claims the port; from now on the operating system queues
@@ -251,15 +267,20 @@ fn answer(
     match (route, request.method.as_str()) {
         (Route::Echo, "POST") => echo(request, reader, stream),
         (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder),
-        (Route::Guestbook, "POST") => {
-            guestbook::add_entry(&config.data_folder, request, reader, stream)
-        }
+        (Route::Guestbook, "POST") => guestbook::add_entry(
+            &config.data_folder,
+            config.max_guestbook,
+            request,
+            reader,
+            stream,
+        ),
         (Route::Uploads, "POST") => uploads::store(
             &config.data_folder,
             request,
             reader,
             stream,
             config.max_body_bytes,
+            config.max_storage_bytes,
         ),
         (Route::Upload, "GET" | "HEAD") => uploads::serve(&config.data_folder, request),
         (Route::StaticFile, "GET" | "HEAD") => files::serve_file(&config.document_root, request),

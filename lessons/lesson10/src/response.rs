@@ -28,6 +28,7 @@ pub enum Status {
     InternalServerError,
     NotImplemented,
     HttpVersionNotSupported,
+    InsufficientStorage,
 }
 
 impl Status {
@@ -51,6 +52,7 @@ impl Status {
             Status::InternalServerError => 500,
             Status::NotImplemented => 501,
             Status::HttpVersionNotSupported => 505,
+            Status::InsufficientStorage => 507,
         }
     }
 
@@ -74,6 +76,7 @@ impl Status {
             Status::InternalServerError => "Internal Server Error",
             Status::NotImplemented => "Not Implemented",
             Status::HttpVersionNotSupported => "HTTP Version Not Supported",
+            Status::InsufficientStorage => "Insufficient Storage",
         }
     }
 }

@@ -5,9 +5,13 @@
 //! We decode it, append the entry to `guestbook.txt` in the data folder,
 //! and answer `303 See Other`, which sends the browser back to the page with
 //! a GET. That way, reloading the page does not post the entry again.
+//!
+//! Anybody may post, so the guestbook keeps within limits: its file never
+//! grows beyond `--max-guestbook` bytes, and a page shows only the newest
+//! entries, so that showing it costs the same memory however many there are.
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::net::TcpStream;
 use std::path::Path;
 
@@ -23,16 +27,22 @@ const GUESTBOOK_FILE: &str = "guestbook.txt";
 /// Forms are small. We read them into memory, so we accept only a little.
 const MAX_FORM_BYTES: u64 = 64 * 1024;
 
+/// A page shows the entries in the last 256 KiB of the file. Every stored
+/// byte may be a `%XX`, so the longest line is three times `MAX_FORM_BYTES`,
+/// and the newest entry always fits.
+const PAGE_BYTES: u64 = 4 * MAX_FORM_BYTES;
+
 /// One entry of the guestbook.
 struct Entry {
     name: String,
     message: String,
 }
 
-/// Answers `GET /guestbook` with all entries and the form for a new one.
+/// Answers `GET /guestbook` with the newest entries and the form for a new
+/// one.
 pub fn show(data_folder: &Path) -> Result<Response, HttpError> {
-    // Exercise lesson08: the guestbook page: every entry, escaped, and the form
-    let entries = read_entries(data_folder)?;
+    // Exercise lesson08: the guestbook page: the newest entries, escaped, and the form
+    let entries = read_newest_entries(data_folder)?;
     // ANCHOR: show_entries
     let items: String = entries
         .iter()
@@ -72,6 +82,7 @@ pub fn show(data_folder: &Path) -> Result<Response, HttpError> {
 /// browser back to the guestbook page.
 pub fn add_entry(
     data_folder: &Path,
+    max_guestbook: u64,
     request: &Request,
     reader: &mut impl io::BufRead,
     stream: &TcpStream,
@@ -89,7 +100,7 @@ pub fn add_entry(
     body::copy_body(reader, length, &mut form)?;
 
     let entry = parse_entry(&form)?;
-    append_entry(data_folder, &entry)?;
+    append_entry(data_folder, max_guestbook, &entry)?;
     Ok(Response::see_other("/guestbook"))
     // End of exercise lesson08.
 }
@@ -156,7 +167,11 @@ fn decode_form_text(text: &str) -> Result<String, HttpError> {
 /// appending, so entries never mix, and `sync_data` makes the operating
 /// system put it on the disk before we answer: after the 303, the entry
 /// survives even a power cut.
-fn append_entry(data_folder: &Path, entry: &Entry) -> io::Result<()> {
+///
+/// An entry that would make the file larger than `max_bytes` is
+/// refused with 507 Insufficient Storage, and nothing is written. (Not 413:
+/// the request is not too large, the server has no room left for it.)
+fn append_entry(data_folder: &Path, max_bytes: u64, entry: &Entry) -> Result<(), HttpError> {
     let line = format!(
         "name={}&message={}\n",
         percent_encode(&entry.name),
@@ -166,20 +181,51 @@ fn append_entry(data_folder: &Path, entry: &Entry) -> io::Result<()> {
         .create(true)
         .append(true)
         .open(data_folder.join(GUESTBOOK_FILE))?;
+    let size = file.metadata()?.len();
+    if size + line.len() as u64 > max_bytes {
+        return Err(HttpError::InsufficientStorage(
+            "the guestbook is full; nothing was stored",
+        ));
+    }
     file.write_all(line.as_bytes())?;
-    file.sync_data()
+    file.sync_data()?;
+    // The file may be new, and then its name must reach the disk as well.
+    // The folder only changes then, but syncing it always is simpler.
+    Ok(sync_folder(data_folder)?)
+}
+
+/// Puts the names in `folder` on the disk. A file's name is an entry in its
+/// folder, and the folder is written separately from the file: without
+/// this, a power cut could leave the content on the disk but no name that
+/// leads to it.
+pub fn sync_folder(folder: &Path) -> io::Result<()> {
+    // Windows does not let a program open a folder as a file; its file
+    // system keeps names safe in a journal of its own.
+    if cfg!(unix) {
+        File::open(folder)?.sync_all()?;
+    }
+    Ok(())
 }
 // ANCHOR_END: append_entry
 
-/// Reads all entries. A missing file is an empty guestbook. A last line
-/// without its newline was cut short (say, by a crash while writing) and
-/// is skipped, as is any line that does not decode.
-fn read_entries(data_folder: &Path) -> io::Result<Vec<Entry>> {
-    let contents = match fs::read(data_folder.join(GUESTBOOK_FILE)) {
-        Ok(contents) => contents,
+/// Reads the entries in the last `PAGE_BYTES` of the file. Reading the whole file would make
+/// every visit cost as much memory as the guestbook is large.
+///
+/// A missing file is an empty guestbook. A last line without its newline
+/// was cut short (say, by a crash while writing) and is skipped, as is any
+/// line that does not decode. That includes the first line when we start
+/// in the middle of the file: cut anywhere but at its start, it has lost
+/// its `name=`.
+fn read_newest_entries(data_folder: &Path) -> io::Result<Vec<Entry>> {
+    let mut file = match File::open(data_folder.join(GUESTBOOK_FILE)) {
+        Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(error) => return Err(error),
     };
+    let start = file.metadata()?.len().max(PAGE_BYTES) - PAGE_BYTES;
+    file.seek(SeekFrom::Start(start))?;
+    let mut contents = Vec::new();
+    file.take(PAGE_BYTES).read_to_end(&mut contents)?;
     let entries = contents
         .split_inclusive(|&byte| byte == b'\n')
         .filter_map(|line| line.strip_suffix(b"\n"))

@@ -59,11 +59,21 @@ struct Cli {
     #[arg(long, default_value = "data")]
     data: PathBuf,
 
+    /// The most bytes the guestbook's file may hold. An entry that would
+    /// make it larger is refused with 507 Insufficient Storage.
+    #[arg(long, default_value_t = 10 * 1024 * 1024)]
+    max_guestbook: u64,
+
     /// The largest upload we accept, in bytes: the whole body of the form,
     /// and so also each file in it. Larger ones get 413. (Forms for the
     /// guestbook have a fixed limit of 64 KiB.)
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     max_body: u64,
+
+    /// The most bytes all uploaded files together may hold. An upload that
+    /// would go beyond it is refused with 507 Insufficient Storage.
+    #[arg(long, default_value_t = 1024 * 1024 * 1024)]
+    max_storage: u64,
 
     /// How many seconds an open connection may wait for its next request
     /// before we close it.
@@ -82,7 +92,11 @@ struct Config {
     document_root: PathBuf,
     /// The folder for the guestbook and uploads, canonical too.
     data_folder: PathBuf,
+    /// The largest the guestbook's file may grow, in bytes.
+    max_guestbook: u64,
     max_body_bytes: u64,
+    /// The room all uploads together may take, in bytes.
+    max_storage_bytes: u64,
     idle_timeout: Duration,
 }
 
@@ -113,7 +127,9 @@ fn main() -> ExitCode {
     let config = Config {
         document_root,
         data_folder,
+        max_guestbook: cli.max_guestbook,
         max_body_bytes: cli.max_body,
+        max_storage_bytes: cli.max_storage,
         idle_timeout: cli.idle_timeout,
     };
 
@@ -214,15 +230,20 @@ fn answer(
     match (route, request.method.as_str()) {
         (Route::Echo, "POST") => echo(request, body, stream),
         (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder),
-        (Route::Guestbook, "POST") => {
-            guestbook::add_entry(&config.data_folder, request, body, stream)
-        }
+        (Route::Guestbook, "POST") => guestbook::add_entry(
+            &config.data_folder,
+            config.max_guestbook,
+            request,
+            body,
+            stream,
+        ),
         (Route::Uploads, "POST") => uploads::store(
             &config.data_folder,
             request,
             body,
             stream,
             config.max_body_bytes,
+            config.max_storage_bytes,
         ),
         (Route::Upload, "GET" | "HEAD") => uploads::serve(&config.data_folder, request),
         (Route::StaticFile, "GET" | "HEAD") => files::serve_file(&config.document_root, request),

@@ -29,6 +29,7 @@ pub enum Status {
     NotImplemented,
     ServiceUnavailable,
     HttpVersionNotSupported,
+    InsufficientStorage,
 }
 
 impl Status {
@@ -53,6 +54,7 @@ impl Status {
             Status::NotImplemented => 501,
             Status::ServiceUnavailable => 503,
             Status::HttpVersionNotSupported => 505,
+            Status::InsufficientStorage => 507,
         }
     }
 
@@ -77,6 +79,7 @@ impl Status {
             Status::NotImplemented => "Not Implemented",
             Status::ServiceUnavailable => "Service Unavailable",
             Status::HttpVersionNotSupported => "HTTP Version Not Supported",
+            Status::InsufficientStorage => "Insufficient Storage",
         }
     }
 }

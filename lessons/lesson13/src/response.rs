@@ -32,6 +32,7 @@ pub enum Status {
     NotImplemented,
     ServiceUnavailable,
     HttpVersionNotSupported,
+    InsufficientStorage,
 }
 
 impl Status {
@@ -59,6 +60,7 @@ impl Status {
             Status::NotImplemented => 501,
             Status::ServiceUnavailable => 503,
             Status::HttpVersionNotSupported => 505,
+            Status::InsufficientStorage => 507,
         }
     }
 
@@ -86,6 +88,7 @@ impl Status {
             Status::NotImplemented => "Not Implemented",
             Status::ServiceUnavailable => "Service Unavailable",
             Status::HttpVersionNotSupported => "HTTP Version Not Supported",
+            Status::InsufficientStorage => "Insufficient Storage",
         }
     }
 }

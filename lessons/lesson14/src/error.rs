@@ -55,6 +55,9 @@ pub enum HttpError {
     /// the client reset the connection. If it was the connection, there is
     /// usually nobody left to answer.
     Io(io::Error),
+    /// Storing what the request sends would take more room than this server
+    /// may use (`--max-guestbook`, `--max-storage`); the text says which.
+    InsufficientStorage(&'static str),
 }
 
 // ANCHOR: status
@@ -81,6 +84,7 @@ impl HttpError {
             HttpError::NotImplemented(_) => Status::NotImplemented,
             HttpError::VersionNotSupported(_) => Status::HttpVersionNotSupported,
             HttpError::Io(_) => Status::InternalServerError,
+            HttpError::InsufficientStorage(_) => Status::InsufficientStorage,
         }
     }
     // ANCHOR_END: status
@@ -135,6 +139,7 @@ impl HttpError {
             // The details (which file, which error) are for whoever runs the
             // server, not for the client; `respond` reports them.
             HttpError::Io(_) => "something went wrong on the server while answering".to_owned(),
+            HttpError::InsufficientStorage(problem) => (*problem).to_owned(),
         }
     }
 }

@@ -34,6 +34,7 @@ pub enum Status {
     NotImplemented,
     ServiceUnavailable,
     HttpVersionNotSupported,
+    InsufficientStorage,
 }
 
 impl Status {
@@ -62,6 +63,7 @@ impl Status {
             Status::NotImplemented => 501,
             Status::ServiceUnavailable => 503,
             Status::HttpVersionNotSupported => 505,
+            Status::InsufficientStorage => 507,
         }
     }
 
@@ -90,6 +92,7 @@ impl Status {
             Status::NotImplemented => "Not Implemented",
             Status::ServiceUnavailable => "Service Unavailable",
             Status::HttpVersionNotSupported => "HTTP Version Not Supported",
+            Status::InsufficientStorage => "Insufficient Storage",
         }
     }
 }

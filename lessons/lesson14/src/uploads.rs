@@ -12,6 +12,10 @@
 //!   and only once the whole form has arrived do they get their real names.
 //! - An existing file is never replaced. If a name is taken, the answer is
 //!   409 Conflict, and nothing of the request is stored.
+//!
+//! All uploads together may take at most `--max-storage` bytes, so that
+//! nobody can fill the disk; beyond that, the answer is 507 Insufficient
+//! Storage, and again nothing is stored.
 
 use std::fs::{self, File};
 use std::io::{self, BufRead, Read};
@@ -22,6 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::body;
 use crate::error::HttpError;
 use crate::files;
+use crate::guestbook;
 use crate::multipart::{self, Multipart};
 use crate::request::Request;
 use crate::response::{Response, escape_html};
@@ -38,6 +43,9 @@ const MAX_NAME_LENGTH: usize = 100;
 
 /// The name a file gets when nothing of its own name is left.
 const FALLBACK_NAME: &str = "upload";
+
+/// What a client reads when the uploads have no room left.
+const STORAGE_FULL: &str = "the storage for uploads is full, so nothing was stored";
 
 /// Creates the uploads folder, and removes temporary files that a crash
 /// left behind.
@@ -130,17 +138,27 @@ pub fn serve(data_folder: &Path, request: &Request) -> Result<Response, HttpErro
 /// 201 Created with their URLs.
 ///
 /// `max_body_bytes` limits the whole body, and a file is only a piece of
-/// the body, so it limits each file as well.
+/// the body, so it limits each file as well. `max_storage_bytes` limits
+/// all uploaded files together.
 pub fn store(
     data_folder: &Path,
     request: &Request,
     reader: &mut impl BufRead,
     stream: &TcpStream,
     max_body_bytes: u64,
+    max_storage_bytes: u64,
 ) -> Result<Response, HttpError> {
     let boundary = multipart::boundary(request)?;
-    let length = body::expect_body(request, stream, max_body_bytes)?;
     let folder = data_folder.join(UPLOADS_FOLDER);
+    // The files are a piece of the body, so they need at most its length.
+    // If even that much room is missing, we refuse before reading a byte,
+    // and before `expect_body` tells a waiting client to send the body. A
+    // body over `max_body_bytes` keeps its 413.
+    let announced = body::body_length(request)?.unwrap_or(0);
+    if announced <= max_body_bytes && folder_size(&folder)? + announced > max_storage_bytes {
+        return Err(HttpError::InsufficientStorage(STORAGE_FULL));
+    }
+    let length = body::expect_body(request, stream, max_body_bytes)?;
 
     // Every file streams into a temporary file of its own. Fields that are
     // not files are skipped by `next_part` without being kept.
@@ -158,12 +176,21 @@ pub fn store(
         temporary.file.sync_all()?;
         fields.push((part.name, bytes));
         received.push((safe_name(&filename), temporary));
+        // Another upload may have been filling the folder at the same time
+        // (from lesson 12 on, one can), so we look again after every file.
+        // Returning drops the temporary files, which removes them.
+        if folder_size(&folder)? > max_storage_bytes {
+            return Err(HttpError::InsufficientStorage(STORAGE_FULL));
+        }
     }
     // A browser sends `filename=""` when nobody chose a file.
     if received.is_empty() {
         return Err(HttpError::BadRequest("the form holds no file"));
     }
     let urls = give_names(&folder, &received)?;
+    // The new names are entries in the folder: they must be on the disk
+    // before the 201 promises that the files are stored.
+    guestbook::sync_folder(&folder)?;
 
     // The same list as lesson 09's answer, with a link for every file.
     let items: String = fields
@@ -218,6 +245,17 @@ fn give_names(
     // End of exercise lesson10.
 }
 // ANCHOR_END: give_names
+
+/// How many bytes the files in `folder` hold together, temporary files
+/// included. Counting every time is slower than keeping a running total,
+/// but it is always right, even after a crash or a file removed by hand.
+fn folder_size(folder: &Path) -> io::Result<u64> {
+    let mut total = 0;
+    for entry in fs::read_dir(folder)? {
+        total += entry?.metadata()?.len();
+    }
+    Ok(total)
+}
 
 /// A file that is removed again when this value is dropped, so that every
 /// way out of `store` (an error, an early return) cleans up after itself.

@@ -210,7 +210,7 @@ fn listing(folder: &Path) -> BTreeSet<PathBuf> {
 
 /// What the data folder holds, without the guestbook, which other checks
 /// may write to at any time.
-fn data_listing(session: &Session) -> BTreeSet<PathBuf> {
+pub(super) fn data_listing(session: &Session) -> BTreeSet<PathBuf> {
     let mut files = listing(&session.fixture().data());
     files.retain(|path| {
         !path
@@ -221,7 +221,7 @@ fn data_listing(session: &Session) -> BTreeSet<PathBuf> {
 }
 
 /// Fails unless the data folder holds what it held `before`.
-fn expect_nothing_stored(
+pub(super) fn expect_nothing_stored(
     session: &Session,
     exchange: &Exchange,
     before: &BTreeSet<PathBuf>,
