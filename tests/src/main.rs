@@ -5,8 +5,8 @@
 //! From lesson 05 on, the server serves files the grader makes for each
 //! run, so `--cmd` must pass them on with `{root}` (and from lesson 08 on
 //! `{data}`), and `--addr` cannot be used. Later lessons take the settings
-//! the checks rely on from `{idle_timeout}` (11), `{max_connections}` (12)
-//! and `{access_log}` (14).
+//! the checks rely on from `{max_body}` (09), `{idle_timeout}` (11),
+//! `{max_connections}` (12) and `{access_log}` (14).
 //!
 //! The student's path has four subcommands: `start` makes your own copy of
 //! a lesson with the new code left as `todo!()` (see `exercise`), `check`
@@ -28,7 +28,8 @@ use grader::hints;
 use grader::report::Format;
 use grader::server::{
     FIRST_LESSON_WITH_ACCESS_LOG, FIRST_LESSON_WITH_DATA, FIRST_LESSON_WITH_KEEP_ALIVE,
-    FIRST_LESSON_WITH_ROOT, FIRST_LESSON_WITH_THREADS, Program, Server, Session,
+    FIRST_LESSON_WITH_MAX_BODY, FIRST_LESSON_WITH_ROOT, FIRST_LESSON_WITH_THREADS, Program, Server,
+    Session,
 };
 
 /// Grades an HTTP server by the checks of one lesson of the course.
@@ -51,7 +52,8 @@ struct Cli {
 
     /// Start this command and grade it. {port} is replaced by a free port,
     /// {root} by the folder of test files to serve (lesson 05 on), {data} by
-    /// an empty folder for the server's data (lesson 08 on), {idle_timeout}
+    /// an empty folder for the server's data (lesson 08 on), {max_body} by
+    /// the largest upload to accept, in bytes (lesson 09 on), {idle_timeout}
     /// by the seconds an idle connection stays open (lesson 11 on),
     /// {max_connections} by how many connections to serve at once (lesson
     /// 12 on), {access_log} by the file for the access log (lesson 14 on).
@@ -410,6 +412,11 @@ fn warn_about_placeholders(command: &str, lesson: u8) {
     for (placeholder, since, what) in [
         ("{root}", FIRST_LESSON_WITH_ROOT, "the test files to serve"),
         ("{data}", FIRST_LESSON_WITH_DATA, "a fresh data folder"),
+        (
+            "{max_body}",
+            FIRST_LESSON_WITH_MAX_BODY,
+            "an upload limit the checks test exactly",
+        ),
         (
             "{idle_timeout}",
             FIRST_LESSON_WITH_KEEP_ALIVE,

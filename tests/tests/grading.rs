@@ -511,7 +511,8 @@ fn cli_grades_a_file_server_started_with_cmd_and_root() {
 fn cli_grades_lesson14_started_with_cmd_and_every_placeholder() {
     assert_passes_with_cmd(
         14,
-        "--port {port} --root {root} --data {data} --idle-timeout {idle_timeout} \
+        "--port {port} --root {root} --data {data} --max-body {max_body} \
+         --idle-timeout {idle_timeout} \
          --max-connections {max_connections} --access-log {access_log}",
     );
 }
@@ -522,6 +523,7 @@ fn cli_warns_about_every_placeholder_cmd_leaves_out() {
     for placeholder in [
         "{root}",
         "{data}",
+        "{max_body}",
         "{idle_timeout}",
         "{max_connections}",
         "{access_log}",
