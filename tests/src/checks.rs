@@ -15,6 +15,7 @@
 //! connection open (see `expect_connection`), and the checks that send
 //! several requests on one connection find each response by its length.
 
+mod blind_spots;
 mod caching;
 mod conditional;
 mod conventions;
@@ -173,6 +174,9 @@ const WHEN_TO_CLOSE: &str = "lesson11.md#when-to-close";
 const IDLE: &str = "lesson11.md#the-idle-timeout";
 const THREADS: &str = "lesson12.md#a-thread-per-connection";
 const SLOW_CLIENTS: &str = "lesson12.md#slow-clients";
+const SHUTDOWN: &str = "lesson12.md#shutting-down";
+const BODY_LIMITS: &str = "lesson07.md#when-the-length-is-missing-malformed-or-too-large";
+const NEVER_REPLACE: &str = "lesson10.md#never-replace";
 const FOLDERS: &str = "lesson14.md#folders-and-trailing-slashes";
 const LISTINGS: &str = "lesson14.md#folder-listings";
 const ETAGS: &str = "lesson13.md#etag-and-if-none-match";
@@ -343,6 +347,15 @@ pub static CHECKS: &[Check] = &[
         HEAD_ERRORS,
         "course convention where HTTP allows several statuses: 431 (not 400) for a head of 100 KiB",
         conventions::status_choices,
+    ),
+    // Blind spots of lesson 02 (see `blind_spots`).
+    custom(
+        "error-bodies-explain",
+        2,
+        None,
+        FRAMING,
+        "the body of an error (here the 400 for a bare LF, the 414 for a 100 KiB target, the 431 or 400 for 100 KiB of header fields) says what was wrong, more than its status line",
+        blind_spots::error_bodies_explain,
     ),
     // Lesson 03: the request line.
     custom(
@@ -586,6 +599,31 @@ pub static CHECKS: &[Check] = &[
         HOST,
         "an HTTP/1.0 request needs no Host: 200, and the page lists its fields",
         http10_without_host,
+    ),
+    // Blind spots of lesson 04 (see `blind_spots`).
+    custom(
+        "host-http10-optional",
+        4,
+        None,
+        HOST,
+        "only HTTP/1.1 requires Host: GET / HTTP/1.0 without it gets 200, the same as HTTP/1.1 gets 400",
+        blind_spots::host_http10_optional,
+    ),
+    custom(
+        "host-exactly-one",
+        4,
+        None,
+        HOST,
+        "a request with more than one Host gets 400, even when they agree (Host: localhost twice, or \"localhost, localhost\") and in HTTP/1.0",
+        blind_spots::host_exactly_one,
+    ),
+    custom(
+        "host-ipv6-literal",
+        4,
+        None,
+        HOST,
+        "an IPv6 address in brackets is a valid host, with a port or without ([::1]:8080, [::1]): 200; one followed by a slash ([::1]/x) gets 400",
+        blind_spots::host_ipv6_literal,
     ),
     // Lesson 05: files from the document root, and nothing else.
     custom(
@@ -953,6 +991,15 @@ pub static CHECKS: &[Check] = &[
         "PUT to /echo (the course's echo resource) gets 405 with POST in Allow; POST to a file gets 405 with Allow: GET, HEAD and without POST",
         posting::allow_lists_post,
     ),
+    // Blind spots of lesson 07 (see `blind_spots`).
+    custom(
+        "echo-limit-exact",
+        7,
+        None,
+        BODY_LIMITS,
+        "/echo (the course's echo resource) accepts a body of exactly 64 KiB (65536 bytes: 200 with those bytes) and refuses 65537 bytes with 413",
+        blind_spots::echo_limit_exact,
+    ),
     // Lesson 08: forms and the guestbook.
     custom(
         "guestbook-form",
@@ -1108,6 +1155,15 @@ pub static CHECKS: &[Check] = &[
         "PUT to /uploads gets 405 with POST in its Allow field",
         uploads::allow_lists_post,
     ),
+    // Blind spots of lesson 09 (see `blind_spots`).
+    custom(
+        "upload-limit-exact",
+        9,
+        None,
+        UPLOAD_LIMITS,
+        "a form whose body is exactly --max-body bytes (--max-body 262144) is accepted, one byte more gets 413",
+        blind_spots::upload_limit_exact,
+    ),
     // Lesson 10: storing uploaded files.
     custom(
         "upload-one-file",
@@ -1174,6 +1230,23 @@ pub static CHECKS: &[Check] = &[
         rule: "an upload that would make all uploads together larger than --max-storage bytes gets 507 Insufficient Storage, and nothing of it is stored",
         run: Run::Restarting(storage::storage_cap),
     },
+    // Blind spots of lesson 10 (see `blind_spots`).
+    custom(
+        "upload-never-replaces",
+        10,
+        None,
+        NEVER_REPLACE,
+        "a form with a file whose name exists, or with two files of one name, gets 409 and stores nothing of the form, or 201 with every file under a name of its own; the existing file keeps its bytes",
+        blind_spots::upload_never_replaces,
+    ),
+    custom(
+        "upload-failure-leaves-nothing",
+        10,
+        None,
+        ALL_OR_NOTHING,
+        "an upload that breaks off in its second file gets 400 and leaves nothing in the data folder: not the first file, not a temporary (or hidden) file",
+        blind_spots::upload_failure_leaves_nothing,
+    ),
     // Lesson 11: many requests on one connection.
     custom(
         "two-requests-one-connection",
@@ -1271,6 +1344,24 @@ pub static CHECKS: &[Check] = &[
         section: SLOW_CLIENTS,
         rule: "restarted with --max-connections 64, while 50 clients stall in the middle of a request head, one more is served within 4 s",
         run: Run::Restarting(many_clients::many_stalled_clients),
+    },
+    // Blind spots of lesson 12 (see `blind_spots`): only for a server the
+    // grader starts, which it can send SIGTERM.
+    Check {
+        name: "shutdown-finishes-download",
+        since: 12,
+        until: None,
+        section: SHUTDOWN,
+        rule: "SIGTERM while a 32 MiB file is being sent: the file arrives complete, and the server then exits with status 0 within 5 s",
+        run: Run::Restarting(blind_spots::shutdown_finishes_download),
+    },
+    Check {
+        name: "shutdown-finishes-upload",
+        since: 12,
+        until: None,
+        section: SHUTDOWN,
+        rule: "SIGTERM while an upload's body is still arriving: the upload gets 201 and is stored, and the server then exits with status 0 within 5 s",
+        run: Run::Restarting(blind_spots::shutdown_finishes_upload),
     },
     // Lesson 13: caching and ranges.
     custom(
@@ -1402,6 +1493,15 @@ pub static CHECKS: &[Check] = &[
         RANGES,
         "for an empty file, Range: bytes=0- gets 416, and bytes=-5 (satisfiable, but no 206 can describe zero bytes) gets 200",
         hostile::range_suffix_empty_file,
+    ),
+    // Blind spots of lesson 13 (see `blind_spots`).
+    custom(
+        "range-empty-positions",
+        13,
+        None,
+        RANGES,
+        "a range without its last position (bytes=5-) runs to the end, one without its first (bytes=-1) is a suffix: 206; bytes=-0 gets 416; bytes=-, bytes= and other broken forms are ignored: 200 with the whole file",
+        blind_spots::range_empty_positions,
     ),
     // Lesson 14: a real static server.
     custom(

@@ -199,6 +199,19 @@ fn written(name: &str) -> Option<&'static [&'static str]> {
             "The value is host[:port]: a name of letters, digits, - and ., an IP address, \
              and optionally a colon and digits; anything else gets 400.",
         ],
+        "host-http10-optional" | "host-exactly-one" | "host-ipv6-literal" => &[
+            "Decide by the version and the number of Host fields: none is fine in HTTP/1.0 \
+             only; more than one is always 400, even when the values agree (a comma in one \
+             value is two values too).",
+            "An IPv6 address comes in brackets, [::1], and the port follows the closing \
+             bracket: look for the port's colon after the ], not inside the brackets.",
+        ],
+        "error-bodies-explain" => &[
+            "Every error response carries a body that says what was wrong with the \
+             request, not only the status line again.",
+            "Keep one explanation per kind of error, next to its status code, and put it \
+             into the body of every error response.",
+        ],
         // Lesson 05: serving files.
         "index-for-root" | "folder-index" | "folder-without-index" | "missing-file" => &[
             "Turn the target's path into a relative path and join it to the document root.",

@@ -5,8 +5,9 @@
 //! From lesson 05 on, the server serves files the grader makes for each
 //! run, so `--cmd` must pass them on with `{root}` (and from lesson 08 on
 //! `{data}`), and `--addr` cannot be used. Later lessons take the settings
-//! the checks rely on from `{max_guestbook}` (08), `{max_storage}` (10),
-//! `{idle_timeout}` (11), `{max_connections}` (12) and `{access_log}` (14).
+//! the checks rely on from `{max_guestbook}` (08), `{max_body}` (09),
+//! `{max_storage}` (10), `{idle_timeout}` (11), `{max_connections}` (12) and
+//! `{access_log}` (14).
 //!
 //! The student's path has four subcommands: `start` makes your own copy of
 //! a lesson with the new code left as `todo!()` (see `exercise`), `check`
@@ -28,7 +29,8 @@ use grader::hints;
 use grader::report::Format;
 use grader::server::{
     FIRST_LESSON_WITH_ACCESS_LOG, FIRST_LESSON_WITH_DATA, FIRST_LESSON_WITH_KEEP_ALIVE,
-    FIRST_LESSON_WITH_ROOT, FIRST_LESSON_WITH_THREADS, FIRST_LESSON_WITH_UPLOADS, Program, Server,
+    FIRST_LESSON_WITH_MAX_BODY, FIRST_LESSON_WITH_ROOT, FIRST_LESSON_WITH_THREADS,
+    FIRST_LESSON_WITH_UPLOADS, Program, Server,
     Session,
 };
 
@@ -53,7 +55,8 @@ struct Cli {
     /// Start this command and grade it. {port} is replaced by a free port,
     /// {root} by the folder of test files to serve (lesson 05 on), {data} by
     /// an empty folder for the server's data (lesson 08 on), {max_guestbook}
-    /// by the most bytes the guestbook may hold (lesson 08 on),
+    /// by the most bytes the guestbook may hold (lesson 08 on), {max_body}
+    /// by the largest upload to accept, in bytes (lesson 09 on),
     /// {max_storage} by the most bytes all uploads may hold (lesson 10 on),
     /// {idle_timeout}
     /// by the seconds an idle connection stays open (lesson 11 on),
@@ -423,6 +426,11 @@ fn warn_about_placeholders(command: &str, lesson: u8) {
             "{max_storage}",
             FIRST_LESSON_WITH_UPLOADS,
             "a small cap on the uploads",
+        ),
+        (
+            "{max_body}",
+            FIRST_LESSON_WITH_MAX_BODY,
+            "an upload limit the checks test exactly",
         ),
         (
             "{idle_timeout}",

@@ -65,6 +65,9 @@ pub const FIRST_LESSON_WITH_DATA: u8 = 8;
 /// The first lesson that stores uploaded files (`--max-storage`).
 pub const FIRST_LESSON_WITH_UPLOADS: u8 = 10;
 
+/// The first lesson that limits the size of an upload (`--max-body`).
+pub const FIRST_LESSON_WITH_MAX_BODY: u8 = 9;
+
 /// The first lesson that keeps connections open (`--idle-timeout`).
 pub const FIRST_LESSON_WITH_KEEP_ALIVE: u8 = 11;
 
@@ -79,6 +82,11 @@ pub const FIRST_LESSON_WITH_ACCESS_LOG: u8 = 14;
 /// so that the check that waits for it is quick.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// The upload limit the grader gives a server (`--max-body`), in bytes:
+/// small, so that a body of exactly this size is quick to send, and large
+/// enough for every other upload of the checks.
+pub const MAX_BODY: u64 = 256 * 1024;
+
 /// The connection cap the grader gives a server (`--max-connections`):
 /// small, so that reaching it takes few connections.
 pub const MAX_CONNECTIONS: usize = 8;
@@ -90,7 +98,7 @@ pub const MAX_GUESTBOOK: u64 = 64 * 1024;
 
 /// The cap on all uploads together the grader gives a server
 /// (`--max-storage`, in bytes): small in the same way.
-pub const MAX_STORAGE: u64 = 256 * 1024;
+pub const MAX_STORAGE: u64 = 600 * 1024;
 
 /// What to start, so that it can be started again.
 #[derive(Debug, Clone)]
@@ -101,7 +109,7 @@ pub enum Program {
     /// `exercise`), started with the options a reference lesson gets.
     Binary { path: PathBuf, lesson: u8 },
     /// A shell command with the placeholders `{port}`, `{root}`, `{data}`,
-    /// `{max_guestbook}`, `{max_storage}`, `{idle_timeout}`,
+    /// `{max_guestbook}`, `{max_body}`, `{max_storage}`, `{idle_timeout}`,
     /// `{max_connections}` and `{access_log}`, graded by the rules of
     /// `lesson`.
     Command { line: String, lesson: u8 },
@@ -251,7 +259,7 @@ impl Server {
 
     /// Starts `program` on the files of `fixture`: a lesson from 05 on
     /// gets `--root`, from 08 on also `--data` and `--max-guestbook`, from
-    /// 10 on `--max-storage`, from 11 on
+    /// 09 on `--max-body`, from 10 on `--max-storage`, from 11 on
     /// `--idle-timeout`, from 12 on `--max-connections`, from 14 on
     /// `--access-log`. A command gets the same values in its placeholders.
     pub fn launch(
@@ -260,6 +268,7 @@ impl Server {
         max_connections: usize,
     ) -> io::Result<Server> {
         let idle_timeout = IDLE_TIMEOUT.as_secs_f64().to_string();
+        let max_body = MAX_BODY.to_string();
         let max_connections = max_connections.to_string();
         match program {
             Program::Lesson(_) | Program::Binary { .. } => {
@@ -285,6 +294,9 @@ impl Server {
                 if lesson >= FIRST_LESSON_WITH_UPLOADS {
                     command.args(["--max-storage", &MAX_STORAGE.to_string()]);
                 }
+                if lesson >= FIRST_LESSON_WITH_MAX_BODY {
+                    command.args(["--max-body", &max_body]);
+                }
                 if lesson >= FIRST_LESSON_WITH_KEEP_ALIVE {
                     command.args(["--idle-timeout", &idle_timeout]);
                 }
@@ -302,6 +314,7 @@ impl Server {
                     .replace("{data}", &shell_word(&fixture.data()))
                     .replace("{max_guestbook}", &MAX_GUESTBOOK.to_string())
                     .replace("{max_storage}", &MAX_STORAGE.to_string())
+                    .replace("{max_body}", &max_body)
                     .replace("{idle_timeout}", &idle_timeout)
                     .replace("{max_connections}", &max_connections)
                     .replace("{access_log}", &shell_word(&fixture.access_log()));
@@ -350,6 +363,72 @@ impl Server {
     /// The process id of the server, when the grader started it.
     pub fn id(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// Sends the server SIGTERM, as `kill` and a service manager do: a
+    /// server from lesson 12 on then shuts down gracefully. A `--cmd`
+    /// runs in a process group of its own, and the whole group gets the
+    /// signal (as systemd sends it to every process of a service), so that
+    /// it reaches the server even behind `sh -c`. Fails for a server the
+    /// grader did not start (`--addr`), and where there are no signals.
+    pub fn terminate(&self) -> io::Result<()> {
+        let Some(id) = self.id() else {
+            return Err(io::Error::other(
+                "the grader did not start this server (--addr), so it cannot send it SIGTERM",
+            ));
+        };
+        if !cfg!(unix) {
+            return Err(io::Error::other(
+                "the grader sends SIGTERM only on Unix (Linux, macOS, WSL)",
+            ));
+        }
+        let target = if self.own_process_group {
+            format!("-{id}")
+        } else {
+            id.to_string()
+        };
+        let status = Command::new("kill")
+            .args(["-TERM", "--", &target])
+            .stderr(Stdio::null())
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(io::Error::other(format!(
+                "kill -TERM {target} failed ({status})"
+            )))
+        }
+    }
+
+    /// Waits up to `within` for the server to end: the process the grader
+    /// started, and for a `--cmd` every process of its group. Returns how
+    /// the started process exited, `None` when something still runs.
+    pub fn wait_until_gone(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        let status = self.wait_for_exit(within)?;
+        let Some(id) = self.id().filter(|_| self.own_process_group) else {
+            return Some(status);
+        };
+        loop {
+            let group_alive = Command::new("kill")
+                .args(["-0", "--", &format!("-{id}")])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|alive| alive.success());
+            if !group_alive {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the grader started a shell command (`--cmd`) rather than a
+    /// server binary: the process it knows may then be the shell.
+    pub fn is_command(&self) -> bool {
+        self.own_process_group
     }
 
     /// Waits up to `within` for the server to exit by itself, and returns

@@ -530,7 +530,7 @@ fn cli_grades_lesson14_started_with_cmd_and_every_placeholder() {
     assert_passes_with_cmd(
         14,
         "--port {port} --root {root} --data {data} --max-guestbook {max_guestbook} \
-         --max-storage {max_storage} --idle-timeout {idle_timeout} \
+         --max-body {max_body} --max-storage {max_storage} --idle-timeout {idle_timeout} \
          --max-connections {max_connections} --access-log {access_log}",
     );
 }
@@ -542,6 +542,7 @@ fn cli_warns_about_every_placeholder_cmd_leaves_out() {
         "{root}",
         "{data}",
         "{max_guestbook}",
+        "{max_body}",
         "{max_storage}",
         "{idle_timeout}",
         "{max_connections}",

@@ -99,7 +99,7 @@ pub(super) fn upload(filename: &str, content: &[u8]) -> Request {
 }
 
 /// The path of the `Location` field, alone or from an absolute URL.
-fn location_path(exchange: &Exchange) -> Option<String> {
+pub(super) fn location_path(exchange: &Exchange) -> Option<String> {
     let location = exchange.response.field("Location")?;
     let path = match location.split_once("://") {
         Some((_scheme, rest)) => rest.get(rest.find('/')?..)?,
@@ -129,7 +129,10 @@ fn stored_urls(exchange: &Exchange) -> Vec<String> {
 
 /// Expects 201 with a `Location`, and returns the stored files' URLs: the
 /// `Location` first, then the others the body names.
-fn expect_created(session: &Session, exchange: &Exchange) -> Result<Vec<String>, Failure> {
+pub(super) fn expect_created(
+    session: &Session,
+    exchange: &Exchange,
+) -> Result<Vec<String>, Failure> {
     expect_status_in(session, exchange, &[201])?;
     let Some(location) = location_path(exchange) else {
         return Err(Failure::new(
@@ -147,7 +150,12 @@ fn expect_created(session: &Session, exchange: &Exchange) -> Result<Vec<String>,
 }
 
 /// GETs `url` and fails unless it serves exactly `content`.
-fn expect_served(session: &Session, url: &str, name: &str, content: &[u8]) -> Result<(), Failure> {
+pub(super) fn expect_served(
+    session: &Session,
+    url: &str,
+    name: &str,
+    content: &[u8],
+) -> Result<(), Failure> {
     let served = expect_status(session, &Request::get(url).bytes(), 200)?;
     let received = &served.response.body;
     if received == content {
@@ -258,7 +266,7 @@ fn with_content_type(content_type: &str, boundary: &str) -> Request {
 }
 
 /// A text no earlier grading run has used.
-fn unique(label: &str) -> String {
+pub(super) fn unique(label: &str) -> String {
     format!("{label}-{:016x}", fixture::random_number())
 }
 
