@@ -30,8 +30,7 @@ use grader::report::Format;
 use grader::server::{
     FIRST_LESSON_WITH_ACCESS_LOG, FIRST_LESSON_WITH_DATA, FIRST_LESSON_WITH_KEEP_ALIVE,
     FIRST_LESSON_WITH_MAX_BODY, FIRST_LESSON_WITH_ROOT, FIRST_LESSON_WITH_THREADS,
-    FIRST_LESSON_WITH_UPLOADS, Program, Server,
-    Session,
+    FIRST_LESSON_WITH_UPLOADS, Program, Server, Session,
 };
 
 /// Grades an HTTP server by the checks of one lesson of the course.

@@ -97,7 +97,9 @@ pub const MAX_CONNECTIONS: usize = 8;
 pub const MAX_GUESTBOOK: u64 = 64 * 1024;
 
 /// The cap on all uploads together the grader gives a server
-/// (`--max-storage`, in bytes): small in the same way.
+/// (`--max-storage`, in bytes): small in the same way, but larger than
+/// `MAX_BODY` and the files the other checks store, so that an upload of
+/// exactly `--max-body` bytes is still judged by its size alone.
 pub const MAX_STORAGE: u64 = 600 * 1024;
 
 /// What to start, so that it can be started again.
