@@ -19,6 +19,7 @@ mod blind_spots;
 mod caching;
 mod conditional;
 mod conventions;
+mod deadlines;
 mod files;
 mod hostile;
 mod keep_alive;
@@ -321,6 +322,15 @@ pub static CHECKS: &[Check] = &[
         HEAD_ERRORS,
         "a head larger than any sensible head limit (100 KiB of header fields; the course's limit is 8 KiB) gets 431 or 400, without a reset",
         large_header_section,
+    ),
+    // Lesson 02: deadlines for slow clients (see `deadlines`).
+    custom(
+        "trickled-head",
+        2,
+        None,
+        READING_THE_HEAD,
+        "a request head has a deadline as a whole, not only for each read: a client that sends its head one byte every 0.1 s gets 408 Request Timeout soon after the deadline (here --head-timeout 3), and the connection is closed",
+        deadlines::trickled_head,
     ),
     // The course's conventions, each graded once here and nowhere else:
     // where HTTP allows several answers, the other checks accept them all.
@@ -999,6 +1009,15 @@ pub static CHECKS: &[Check] = &[
         BODY_LIMITS,
         "/echo (the course's echo resource) accepts a body of exactly 64 KiB (65536 bytes: 200 with those bytes) and refuses 65537 bytes with 413",
         blind_spots::echo_limit_exact,
+    ),
+    // Lesson 07: deadlines for slow bodies (see `deadlines`).
+    custom(
+        "trickled-body",
+        7,
+        None,
+        BODY,
+        "a body must keep a minimum rate after a grace period: a POST to /echo whose body comes one byte every 0.1 s gets 408 Request Timeout soon after the grace period (here --body-timeout 1 --min-body-rate 500), and the connection is closed",
+        deadlines::trickled_body,
     ),
     // Lesson 08: forms and the guestbook.
     custom(
@@ -2188,7 +2207,9 @@ mod tests {
     /// The rules name the settings the grader starts a server with.
     #[test]
     fn rules_name_the_settings() {
-        use crate::server::{IDLE_TIMEOUT, MAX_CONNECTIONS};
+        use crate::server::{
+            BODY_TIMEOUT, HEAD_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, MIN_BODY_RATE,
+        };
         let rule = |name: &str| {
             CHECKS
                 .iter()
@@ -2196,6 +2217,13 @@ mod tests {
                 .map(|check| check.rule)
                 .unwrap_or_default()
         };
+        let head = format!("--head-timeout {})", client::seconds(HEAD_TIMEOUT));
+        assert!(rule("trickled-head").contains(&head));
+        let body = format!(
+            "--body-timeout {} --min-body-rate {MIN_BODY_RATE})",
+            client::seconds(BODY_TIMEOUT)
+        );
+        assert!(rule("trickled-body").contains(&body));
         let idle = format!("--idle-timeout {})", client::seconds(IDLE_TIMEOUT));
         assert!(rule("idle-timeout").contains(&idle));
         let cap = format!("(--max-connections {MAX_CONNECTIONS})");

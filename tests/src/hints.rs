@@ -136,6 +136,16 @@ fn written(name: &str) -> Option<&'static [&'static str]> {
             "Answer with Response::error, which needs HttpError::status and explanation, \
              and close the connection politely (close_connection) so there is no reset.",
         ],
+        "trickled-head" => &[
+            "The read timeout limits only each single wait; a client that sends a byte \
+             every 0.1 s never runs into it.",
+            "Give the whole head a deadline: read_request wraps the reader in a Deadline \
+             that looks at the clock in fill_buf, before every wait for more bytes.",
+            "When the deadline has passed, fail with io::ErrorKind::TimedOut; From turns \
+             it into HttpError::TimedOut, which is 408 Request Timeout.",
+            "Take the deadline from --head-timeout (the grader passes {head_timeout}), \
+             and close the connection after the 408.",
+        ],
         // Lesson 03: the request line.
         "page-shows-request-line" | "absolute-form-target" => &[
             "Parse the request line into a Request (method, target, version) first.",

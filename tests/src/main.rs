@@ -5,7 +5,8 @@
 //! From lesson 05 on, the server serves files the grader makes for each
 //! run, so `--cmd` must pass them on with `{root}` (and from lesson 08 on
 //! `{data}`), and `--addr` cannot be used. Later lessons take the settings
-//! the checks rely on from `{max_guestbook}` (08), `{max_body}` (09),
+//! the checks rely on from `{head_timeout}` (02), `{body_timeout}` and
+//! `{min_body_rate}` (07), `{max_guestbook}` (08), `{max_body}` (09),
 //! `{max_storage}` (10), `{idle_timeout}` (11), `{max_connections}` (12) and
 //! `{access_log}` (14).
 //!
@@ -28,9 +29,10 @@ use grader::grade::{self, EXIT_CODES};
 use grader::hints;
 use grader::report::Format;
 use grader::server::{
-    FIRST_LESSON_WITH_ACCESS_LOG, FIRST_LESSON_WITH_DATA, FIRST_LESSON_WITH_KEEP_ALIVE,
-    FIRST_LESSON_WITH_MAX_BODY, FIRST_LESSON_WITH_ROOT, FIRST_LESSON_WITH_THREADS,
-    FIRST_LESSON_WITH_UPLOADS, Program, Server, Session,
+    FIRST_LESSON_WITH_ACCESS_LOG, FIRST_LESSON_WITH_BODIES, FIRST_LESSON_WITH_DATA,
+    FIRST_LESSON_WITH_HEAD_TIMEOUT, FIRST_LESSON_WITH_KEEP_ALIVE, FIRST_LESSON_WITH_MAX_BODY,
+    FIRST_LESSON_WITH_ROOT, FIRST_LESSON_WITH_THREADS, FIRST_LESSON_WITH_UPLOADS, Program, Server,
+    Session,
 };
 
 /// Grades an HTTP server by the checks of one lesson of the course.
@@ -52,12 +54,15 @@ struct Cli {
     lesson: Option<u8>,
 
     /// Start this command and grade it. {port} is replaced by a free port,
-    /// {root} by the folder of test files to serve (lesson 05 on), {data} by
-    /// an empty folder for the server's data (lesson 08 on), {max_guestbook}
-    /// by the most bytes the guestbook may hold (lesson 08 on), {max_body}
-    /// by the largest upload to accept, in bytes (lesson 09 on),
-    /// {max_storage} by the most bytes all uploads may hold (lesson 10 on),
-    /// {idle_timeout}
+    /// {head_timeout} by the seconds a request head may take (lesson 02
+    /// on), {body_timeout} and {min_body_rate} by the seconds a body may
+    /// take before it must arrive at least at {min_body_rate} bytes per
+    /// second (lesson 07 on), {root} by the folder of test files to serve
+    /// (lesson 05 on), {data} by an empty folder for the server's data
+    /// (lesson 08 on), {max_guestbook} by the most bytes the guestbook may
+    /// hold (lesson 08 on), {max_body} by the largest upload to accept, in
+    /// bytes (lesson 09 on), {max_storage} by the most bytes all uploads may
+    /// hold (lesson 10 on), {idle_timeout}
     /// by the seconds an idle connection stays open (lesson 11 on),
     /// {max_connections} by how many connections to serve at once (lesson
     /// 12 on), {access_log} by the file for the access log (lesson 14 on).
@@ -414,6 +419,21 @@ fn start(cli: &Cli, lesson: u8) -> Result<Session, String> {
 /// expect the server to use.
 fn warn_about_placeholders(command: &str, lesson: u8) {
     for (placeholder, since, what) in [
+        (
+            "{head_timeout}",
+            FIRST_LESSON_WITH_HEAD_TIMEOUT,
+            "a short deadline for request heads",
+        ),
+        (
+            "{body_timeout}",
+            FIRST_LESSON_WITH_BODIES,
+            "a short grace period for request bodies",
+        ),
+        (
+            "{min_body_rate}",
+            FIRST_LESSON_WITH_BODIES,
+            "a minimum rate for request bodies",
+        ),
         ("{root}", FIRST_LESSON_WITH_ROOT, "the test files to serve"),
         ("{data}", FIRST_LESSON_WITH_DATA, "a fresh data folder"),
         (

@@ -56,6 +56,14 @@ const MAX_KEPT_OUTPUT: usize = 16 * 1024;
 /// The folder of the Cargo workspace, fixed when the grader is compiled.
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
+/// The first lesson with a deadline for the whole request head
+/// (`--head-timeout`).
+pub const FIRST_LESSON_WITH_HEAD_TIMEOUT: u8 = 2;
+
+/// The first lesson that reads request bodies, with a minimum rate
+/// (`--body-timeout`, `--min-body-rate`).
+pub const FIRST_LESSON_WITH_BODIES: u8 = 7;
+
 /// The first lesson that serves files from a document root (`--root`).
 pub const FIRST_LESSON_WITH_ROOT: u8 = 5;
 
@@ -87,6 +95,19 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(1);
 /// enough for every other upload of the checks.
 pub const MAX_BODY: u64 = 256 * 1024;
 
+/// The deadline for a request head the grader gives a server
+/// (`--head-timeout`): short, so that the check that trickles a head is
+/// quick, and still far longer than the checks that stall in the middle of
+/// a head on purpose (lesson 12) need.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The time a body may take before its minimum rate counts
+/// (`--body-timeout`), and that rate in bytes per second
+/// (`--min-body-rate`): a body that trickles in at a few bytes a second
+/// falls behind soon after.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(1);
+pub const MIN_BODY_RATE: u64 = 500;
+
 /// The connection cap the grader gives a server (`--max-connections`):
 /// small, so that reaching it takes few connections.
 pub const MAX_CONNECTIONS: usize = 8;
@@ -111,6 +132,7 @@ pub enum Program {
     /// `exercise`), started with the options a reference lesson gets.
     Binary { path: PathBuf, lesson: u8 },
     /// A shell command with the placeholders `{port}`, `{root}`, `{data}`,
+    /// `{head_timeout}`, `{body_timeout}`, `{min_body_rate}`,
     /// `{max_guestbook}`, `{max_body}`, `{max_storage}`, `{idle_timeout}`,
     /// `{max_connections}` and `{access_log}`, graded by the rules of
     /// `lesson`.
@@ -259,9 +281,11 @@ impl Server {
         Server::start(command, false, None)
     }
 
-    /// Starts `program` on the files of `fixture`: a lesson from 05 on
-    /// gets `--root`, from 08 on also `--data` and `--max-guestbook`, from
-    /// 09 on `--max-body`, from 10 on `--max-storage`, from 11 on
+    /// Starts `program` on the files of `fixture`: a lesson from 02 on
+    /// gets `--head-timeout`, from 05 on `--root`, from 07 on
+    /// `--body-timeout` and `--min-body-rate`, from 08 on also `--data` and
+    /// `--max-guestbook`, from 09 on `--max-body`, from 10 on
+    /// `--max-storage`, from 11 on
     /// `--idle-timeout`, from 12 on `--max-connections`, from 14 on
     /// `--access-log`. A command gets the same values in its placeholders.
     pub fn launch(
@@ -269,6 +293,9 @@ impl Server {
         fixture: &Fixture,
         max_connections: usize,
     ) -> io::Result<Server> {
+        let head_timeout = HEAD_TIMEOUT.as_secs_f64().to_string();
+        let body_timeout = BODY_TIMEOUT.as_secs_f64().to_string();
+        let min_body_rate = MIN_BODY_RATE.to_string();
         let idle_timeout = IDLE_TIMEOUT.as_secs_f64().to_string();
         let max_body = MAX_BODY.to_string();
         let max_connections = max_connections.to_string();
@@ -286,6 +313,13 @@ impl Server {
                     _ => Command::new(built_lesson(lesson)?),
                 };
                 command.args(["--port", "0"]);
+                if lesson >= FIRST_LESSON_WITH_HEAD_TIMEOUT {
+                    command.args(["--head-timeout", &head_timeout]);
+                }
+                if lesson >= FIRST_LESSON_WITH_BODIES {
+                    command.args(["--body-timeout", &body_timeout]);
+                    command.args(["--min-body-rate", &min_body_rate]);
+                }
                 if lesson >= FIRST_LESSON_WITH_ROOT {
                     command.arg("--root").arg(fixture.root());
                 }
@@ -317,6 +351,9 @@ impl Server {
                     .replace("{max_guestbook}", &MAX_GUESTBOOK.to_string())
                     .replace("{max_storage}", &MAX_STORAGE.to_string())
                     .replace("{max_body}", &max_body)
+                    .replace("{head_timeout}", &head_timeout)
+                    .replace("{body_timeout}", &body_timeout)
+                    .replace("{min_body_rate}", &min_body_rate)
                     .replace("{idle_timeout}", &idle_timeout)
                     .replace("{max_connections}", &max_connections)
                     .replace("{access_log}", &shell_word(&fixture.access_log()));

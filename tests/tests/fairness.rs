@@ -259,6 +259,10 @@ const NGINX_FAILS: &[(&str, &str)] = &[
         "takes a bare LF for a line end (RFC 9112 2.2 lets a recipient)",
     ),
     (
+        "trickled-head",
+        "gives a head 60 s (client_header_timeout) and then closes without an answer",
+    ),
+    (
         "convention-connection-close",
         "keeps HTTP/1.1 connections open, the protocol's default",
     ),

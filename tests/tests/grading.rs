@@ -521,7 +521,10 @@ fn assert_passes_with_cmd(lesson: u8, arguments: &str) {
 
 #[test]
 fn cli_grades_a_file_server_started_with_cmd_and_root() {
-    assert_passes_with_cmd(5, "--port {port} --root {root}");
+    assert_passes_with_cmd(
+        5,
+        "--port {port} --head-timeout {head_timeout} --root {root}",
+    );
 }
 
 /// The placeholders of later lessons reach the command.
@@ -529,9 +532,10 @@ fn cli_grades_a_file_server_started_with_cmd_and_root() {
 fn cli_grades_lesson14_started_with_cmd_and_every_placeholder() {
     assert_passes_with_cmd(
         14,
-        "--port {port} --root {root} --data {data} --max-guestbook {max_guestbook} \
-         --max-body {max_body} --max-storage {max_storage} --idle-timeout {idle_timeout} \
-         --max-connections {max_connections} --access-log {access_log}",
+        "--port {port} --root {root} --data {data} --head-timeout {head_timeout} \
+         --body-timeout {body_timeout} --min-body-rate {min_body_rate} \
+         --max-guestbook {max_guestbook} --max-body {max_body} --max-storage {max_storage} \
+         --idle-timeout {idle_timeout} --max-connections {max_connections} --access-log {access_log}",
     );
 }
 
@@ -539,6 +543,9 @@ fn cli_grades_lesson14_started_with_cmd_and_every_placeholder() {
 fn cli_warns_about_every_placeholder_cmd_leaves_out() {
     let stderr = grader_error(&["14", "--cmd", "exit 3"]);
     for placeholder in [
+        "{head_timeout}",
+        "{body_timeout}",
+        "{min_body_rate}",
         "{root}",
         "{data}",
         "{max_guestbook}",

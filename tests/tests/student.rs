@@ -205,7 +205,10 @@ fn progress_with_a_command_stops_at_the_first_lesson_it_does_not_pass() {
     let output = grader(&[
         "progress".to_owned(),
         "--cmd".to_owned(),
-        format!("{} --port {{port}}", program.display()),
+        format!(
+            "{} --port {{port}} --head-timeout {{head_timeout}}",
+            program.display()
+        ),
     ]);
     let report = text(&output);
     assert_eq!(output.status.code(), Some(1), "{report}");

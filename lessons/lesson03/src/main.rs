@@ -49,6 +49,11 @@ const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 struct Cli {
     #[command(flatten)]
     server: shared::ServerOptions,
+
+    /// How many seconds a client may take to send a whole request head. A
+    /// slower one gets 408 Request Timeout.
+    #[arg(long, default_value = "20", value_parser = shared::parse_seconds)]
+    head_timeout: Duration,
 }
 
 fn main() -> ExitCode {
@@ -83,7 +88,7 @@ fn main() -> ExitCode {
                 continue;
             }
         };
-        if let Err(error) = handle_connection(stream) {
+        if let Err(error) = handle_connection(stream, cli.head_timeout) {
             eprintln!("connection ended early: {error}");
         }
     }
@@ -91,7 +96,11 @@ fn main() -> ExitCode {
 }
 
 /// Reads one request from the connection and answers it.
-fn handle_connection(mut stream: TcpStream) -> io::Result<()> {
+fn handle_connection(
+    mut stream: TcpStream,
+    // The deadline for the whole request head (`--head-timeout`).
+    head_timeout: Duration,
+) -> io::Result<()> {
     let started = Instant::now();
     stream.set_read_timeout(Some(READ_TIMEOUT))?;
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
@@ -99,7 +108,7 @@ fn handle_connection(mut stream: TcpStream) -> io::Result<()> {
     // `BufReader` collects the bytes as they arrive, however the network
     // splits them, and lets `request.rs` read them line by line.
     let mut reader = BufReader::new(&stream);
-    let (response, method, target) = match request::read_request(&mut reader) {
+    let (response, method, target) = match request::read_request(&mut reader, head_timeout) {
         Ok(Some(request)) => (respond(&request), request.method, request.target),
         // The client closed the connection without sending a request, or the
         // connection broke: there is nobody left to answer.

@@ -51,6 +51,11 @@ struct Cli {
     #[command(flatten)]
     server: shared::ServerOptions,
 
+    /// How many seconds a client may take to send a whole request head. A
+    /// slower one gets 408 Request Timeout.
+    #[arg(long, default_value = "20", value_parser = shared::parse_seconds)]
+    head_timeout: Duration,
+
     /// The document root: the folder whose files are served. Nothing outside
     /// it is ever sent. The default is the course's sample site.
     #[arg(long, default_value = shared::SAMPLE_SITE)]
@@ -103,7 +108,7 @@ fn main() -> ExitCode {
                 continue;
             }
         };
-        if let Err(error) = handle_connection(stream, &document_root) {
+        if let Err(error) = handle_connection(stream, &document_root, cli.head_timeout) {
             eprintln!("connection ended early: {error}");
         }
     }
@@ -111,7 +116,12 @@ fn main() -> ExitCode {
 }
 
 /// Reads one request from the connection and answers it.
-fn handle_connection(mut stream: TcpStream, document_root: &Path) -> io::Result<()> {
+fn handle_connection(
+    mut stream: TcpStream,
+    document_root: &Path,
+    // The deadline for the whole request head (`--head-timeout`).
+    head_timeout: Duration,
+) -> io::Result<()> {
     let started = Instant::now();
     stream.set_read_timeout(Some(READ_TIMEOUT))?;
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
@@ -119,7 +129,7 @@ fn handle_connection(mut stream: TcpStream, document_root: &Path) -> io::Result<
     // `BufReader` collects the bytes as they arrive, however the network
     // splits them, and lets `request.rs` read them line by line.
     let mut reader = BufReader::new(&stream);
-    let (response, method, target) = match request::read_request(&mut reader) {
+    let (response, method, target) = match request::read_request(&mut reader, head_timeout) {
         Ok(Some(request)) => (
             respond(&request, document_root),
             request.method,

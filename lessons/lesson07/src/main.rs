@@ -27,7 +27,7 @@ mod files;
 mod request;
 mod response;
 
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -58,6 +58,21 @@ const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 struct Cli {
     #[command(flatten)]
     server: shared::ServerOptions,
+
+    /// How many seconds a client may take to send a whole request head. A
+    /// slower one gets 408 Request Timeout.
+    #[arg(long, default_value = "20", value_parser = shared::parse_seconds)]
+    head_timeout: Duration,
+
+    /// How many seconds a request body may take before the minimum rate
+    /// applies; every --min-body-rate bytes that arrive add a second.
+    #[arg(long, default_value = "10", value_parser = shared::parse_seconds)]
+    body_timeout: Duration,
+
+    /// The slowest a request body may arrive, in bytes per second, after
+    /// --body-timeout. A slower one gets 408 Request Timeout.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
+    min_body_rate: u64,
 
     /// The document root: the folder whose files are served. Nothing outside
     /// it is ever sent. The default is the course's sample site.
@@ -100,6 +115,8 @@ fn main() -> ExitCode {
         }
     }
 
+    let body_pace = body::Pace::new(cli.body_timeout, cli.min_body_rate);
+
     // The accept loop: take one connection, answer it, close it, repeat.
     // A problem with one connection is reported and then forgotten; it must
     // never stop the server.
@@ -111,7 +128,7 @@ fn main() -> ExitCode {
                 continue;
             }
         };
-        if let Err(error) = handle_connection(stream, &document_root) {
+        if let Err(error) = handle_connection(stream, &document_root, cli.head_timeout, body_pace) {
             eprintln!("connection ended early: {error}");
         }
     }
@@ -119,7 +136,13 @@ fn main() -> ExitCode {
 }
 
 /// Reads one request from the connection and answers it.
-fn handle_connection(mut stream: TcpStream, document_root: &Path) -> io::Result<()> {
+fn handle_connection(
+    mut stream: TcpStream,
+    document_root: &Path,
+    // The deadline for the whole request head (`--head-timeout`).
+    head_timeout: Duration,
+    body_pace: body::Pace,
+) -> io::Result<()> {
     let started = Instant::now();
     stream.set_read_timeout(Some(READ_TIMEOUT))?;
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
@@ -127,9 +150,14 @@ fn handle_connection(mut stream: TcpStream, document_root: &Path) -> io::Result<
     // `BufReader` collects the bytes as they arrive, however the network
     // splits them, and lets `request.rs` read them line by line.
     let mut reader = BufReader::new(&stream);
-    let (response, method, target) = match request::read_request(&mut reader) {
+    let (response, method, target) = match request::read_request(&mut reader, head_timeout) {
         Ok(Some(request)) => (
-            respond(&request, &mut reader, &stream, document_root),
+            respond(
+                &request,
+                &mut body::Paced::new(&mut reader, body_pace),
+                &stream,
+                document_root,
+            ),
             request.method,
             request.target,
         ),
@@ -159,7 +187,7 @@ fn handle_connection(mut stream: TcpStream, document_root: &Path) -> io::Result<
 /// one, is still unread in `reader`.
 fn respond(
     request: &Request,
-    reader: &mut BufReader<&TcpStream>,
+    reader: &mut impl BufRead,
     stream: &TcpStream,
     document_root: &Path,
 ) -> Response {
@@ -195,7 +223,7 @@ impl Route {
 
 fn answer(
     request: &Request,
-    reader: &mut BufReader<&TcpStream>,
+    reader: &mut impl BufRead,
     stream: &TcpStream,
     document_root: &Path,
 ) -> Result<Response, HttpError> {

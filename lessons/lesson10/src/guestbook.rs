@@ -15,6 +15,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::net::TcpStream;
 use std::path::Path;
 
+use crate::Config;
 use crate::body;
 use crate::error::HttpError;
 use crate::files::percent_decode;
@@ -81,8 +82,7 @@ pub fn show(data_folder: &Path) -> Result<Response, HttpError> {
 /// Answers `POST /guestbook`: stores the entry in the body, then sends the
 /// browser back to the guestbook page.
 pub fn add_entry(
-    data_folder: &Path,
-    max_guestbook: u64,
+    config: &Config,
     request: &Request,
     reader: &mut impl io::BufRead,
     stream: &TcpStream,
@@ -100,7 +100,7 @@ pub fn add_entry(
     body::copy_body(reader, length, &mut form)?;
 
     let entry = parse_entry(&form)?;
-    append_entry(data_folder, max_guestbook, &entry)?;
+    append_entry(&config.data_folder, config.max_guestbook, &entry)?;
     Ok(Response::see_other("/guestbook"))
     // End of exercise lesson08.
 }

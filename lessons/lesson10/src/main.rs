@@ -30,7 +30,7 @@ mod response;
 mod uploads;
 
 use std::fs;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -61,6 +61,21 @@ const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 struct Cli {
     #[command(flatten)]
     server: shared::ServerOptions,
+
+    /// How many seconds a client may take to send a whole request head. A
+    /// slower one gets 408 Request Timeout.
+    #[arg(long, default_value = "20", value_parser = shared::parse_seconds)]
+    head_timeout: Duration,
+
+    /// How many seconds a request body may take before the minimum rate
+    /// applies; every --min-body-rate bytes that arrive add a second.
+    #[arg(long, default_value = "10", value_parser = shared::parse_seconds)]
+    body_timeout: Duration,
+
+    /// The slowest a request body may arrive, in bytes per second, after
+    /// --body-timeout. A slower one gets 408 Request Timeout.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
+    min_body_rate: u64,
 
     /// The document root: the folder whose files are served. Nothing outside
     /// it is ever sent. The default is the course's sample site.
@@ -100,6 +115,8 @@ struct Config {
     max_body_bytes: u64,
     /// The room all uploads together may take, in bytes.
     max_storage_bytes: u64,
+    head_timeout: Duration,
+    body_pace: body::Pace,
 }
 
 fn main() -> ExitCode {
@@ -132,6 +149,8 @@ fn main() -> ExitCode {
         max_guestbook: cli.max_guestbook,
         max_body_bytes: cli.max_body,
         max_storage_bytes: cli.max_storage,
+        head_timeout: cli.head_timeout,
+        body_pace: body::Pace::new(cli.body_timeout, cli.min_body_rate),
     };
 
     // Binding claims the port; from now on the operating system queues
@@ -179,9 +198,14 @@ fn handle_connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
     // `BufReader` collects the bytes as they arrive, however the network
     // splits them, and lets `request.rs` read them line by line.
     let mut reader = BufReader::new(&stream);
-    let (response, method, target) = match request::read_request(&mut reader) {
+    let (response, method, target) = match request::read_request(&mut reader, config.head_timeout) {
         Ok(Some(request)) => (
-            respond(&request, &mut reader, &stream, config),
+            respond(
+                &request,
+                &mut body::Paced::new(&mut reader, config.body_pace),
+                &stream,
+                config,
+            ),
             request.method,
             request.target,
         ),
@@ -211,7 +235,7 @@ fn handle_connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
 /// one, is still unread in `reader`.
 fn respond(
     request: &Request,
-    reader: &mut BufReader<&TcpStream>,
+    reader: &mut impl BufRead,
     stream: &TcpStream,
     config: &Config,
 ) -> Response {
@@ -256,7 +280,7 @@ impl Route {
 
 fn answer(
     request: &Request,
-    reader: &mut BufReader<&TcpStream>,
+    reader: &mut impl BufRead,
     stream: &TcpStream,
     config: &Config,
 ) -> Result<Response, HttpError> {
@@ -267,13 +291,7 @@ fn answer(
     match (route, request.method.as_str()) {
         (Route::Echo, "POST") => echo(request, reader, stream),
         (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder),
-        (Route::Guestbook, "POST") => guestbook::add_entry(
-            &config.data_folder,
-            config.max_guestbook,
-            request,
-            reader,
-            stream,
-        ),
+        (Route::Guestbook, "POST") => guestbook::add_entry(config, request, reader, stream),
         (Route::Uploads, "POST") => uploads::store(
             &config.data_folder,
             request,

@@ -44,6 +44,21 @@ struct Cli {
     #[command(flatten)]
     server: shared::ServerOptions,
 
+    /// How many seconds a client may take to send a whole request head. A
+    /// slower one gets 408 Request Timeout.
+    #[arg(long, default_value = "20", value_parser = shared::parse_seconds)]
+    head_timeout: Duration,
+
+    /// How many seconds a request body may take before the minimum rate
+    /// applies; every --min-body-rate bytes that arrive add a second.
+    #[arg(long, default_value = "10", value_parser = shared::parse_seconds)]
+    body_timeout: Duration,
+
+    /// The slowest a request body may arrive, in bytes per second, after
+    /// --body-timeout. A slower one gets 408 Request Timeout.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
+    min_body_rate: u64,
+
     /// The document root: the folder whose files are served. Nothing outside
     /// it is ever sent. The default is the course's sample site.
     #[arg(long, default_value = shared::SAMPLE_SITE)]
@@ -88,6 +103,8 @@ struct Config {
     /// The room all uploads together may take, in bytes.
     max_storage_bytes: u64,
     idle_timeout: Duration,
+    head_timeout: Duration,
+    body_pace: body::Pace,
 }
 
 fn main() -> ExitCode {
@@ -121,6 +138,8 @@ fn main() -> ExitCode {
         max_body_bytes: cli.max_body,
         max_storage_bytes: cli.max_storage,
         idle_timeout: cli.idle_timeout,
+        head_timeout: cli.head_timeout,
+        body_pace: body::Pace::new(cli.body_timeout, cli.min_body_rate),
     };
 
     // Binding claims the port; from now on the operating system queues
@@ -216,13 +235,7 @@ fn answer(
     match (route, request.method.as_str()) {
         (Route::Echo, "POST") => echo(request, body, stream),
         (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder),
-        (Route::Guestbook, "POST") => guestbook::add_entry(
-            &config.data_folder,
-            config.max_guestbook,
-            request,
-            body,
-            stream,
-        ),
+        (Route::Guestbook, "POST") => guestbook::add_entry(config, request, body, stream),
         (Route::Uploads, "POST") => uploads::store(
             &config.data_folder,
             request,

@@ -2,7 +2,8 @@
 //! line (RFC 9112, sections 2 and 3) and the header fields (section 5).
 
 use std::fmt;
-use std::io::{BufRead, Read};
+use std::io::{self, BufRead, Read};
+use std::time::{Duration, Instant};
 
 use crate::error::HttpError;
 
@@ -89,8 +90,17 @@ impl fmt::Display for HttpVersion {
 ///
 /// Returns `Ok(None)` when the client closes the connection without sending
 /// anything: that is not an error, there is just nothing to answer.
-pub fn read_request(reader: &mut impl BufRead) -> Result<Option<Request>, HttpError> {
-    let Some(lines) = read_head(reader)? else {
+pub fn read_request(
+    reader: &mut impl BufRead,
+    head_timeout: Duration,
+) -> Result<Option<Request>, HttpError> {
+    // The whole head must arrive within `head_timeout`, however slowly its
+    // bytes trickle in.
+    let mut reader = Deadline {
+        reader,
+        deadline: Instant::now() + head_timeout,
+    };
+    let Some(lines) = read_head(&mut reader)? else {
         return Ok(None);
     };
     let Some((request_line, header_lines)) = lines.split_first() else {
@@ -103,6 +113,46 @@ pub fn read_request(reader: &mut impl BufRead) -> Result<Option<Request>, HttpEr
     check_host(&request)?;
     Ok(Some(request))
 }
+
+// ANCHOR: deadline
+/// A reader that gives up once its deadline has passed.
+///
+/// The read timeout of the connection limits only each single wait for
+/// bytes. A client that sends one byte every few seconds never runs into
+/// it, and could keep the server busy for as long as it likes: a slow
+/// attack that needs almost no bandwidth. A deadline for the whole head
+/// stops that; Apache's `mod_reqtimeout` does the same.
+struct Deadline<R> {
+    reader: R,
+    deadline: Instant,
+}
+
+impl<R: BufRead> Read for Deadline<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let count = self.fill_buf()?.read(buffer)?;
+        self.consume(count);
+        Ok(count)
+    }
+}
+
+impl<R: BufRead> BufRead for Deadline<R> {
+    /// Every wait for more bytes starts here, so this is where we look at
+    /// the clock. `TimedOut` becomes 408 Request Timeout (see `error.rs`).
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if Instant::now() >= self.deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the request head did not arrive in time",
+            ));
+        }
+        self.reader.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.reader.consume(amount);
+    }
+}
+// ANCHOR_END: deadline
 
 // ANCHOR: read_head
 /// Reads the head line by line, up to the empty line that ends it, and

@@ -10,6 +10,7 @@
 
 use std::io::{self, BufRead, Read, Write};
 use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
 use crate::error::HttpError;
 use crate::request::{HttpVersion, Request};
@@ -133,3 +134,70 @@ pub fn copy_body(
     // End of exercise lesson07.
 }
 // ANCHOR_END: copy_body
+
+// ANCHOR: paced
+/// How fast a body must arrive: `timeout` seconds for a start, and one
+/// second more for every `min_rate` bytes that arrive (the rule of Apache's
+/// `mod_reqtimeout`).
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    pub timeout: Duration,
+    pub min_rate: u64,
+}
+
+impl Pace {
+    pub fn new(timeout: Duration, min_rate: u64) -> Pace {
+        Pace { timeout, min_rate }
+    }
+}
+
+/// A body reader that gives up on a client that sends too slowly.
+///
+/// A fixed deadline does not suit a body: a large upload over a slow line
+/// needs minutes, and a deadline that long would let a client that sends
+/// one byte a second hold the connection for minutes too. So the deadline
+/// moves: every byte that arrives buys `1 / min_rate` seconds more. A client
+/// that keeps below the minimum rate falls behind its deadline and gets 408.
+pub struct Paced<R> {
+    reader: R,
+    deadline: Instant,
+    min_rate: u64,
+}
+
+impl<R> Paced<R> {
+    pub fn new(reader: R, pace: Pace) -> Paced<R> {
+        Paced {
+            reader,
+            deadline: Instant::now() + pace.timeout,
+            min_rate: pace.min_rate,
+        }
+    }
+}
+
+impl<R: BufRead> Read for Paced<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let count = self.fill_buf()?.read(buffer)?;
+        self.consume(count);
+        Ok(count)
+    }
+}
+
+impl<R: BufRead> BufRead for Paced<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if Instant::now() >= self.deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the body arrived more slowly than the minimum rate",
+            ));
+        }
+        self.reader.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        let nanos = (amount as u64).saturating_mul(1_000_000_000);
+        let bought = Duration::from_nanos(nanos.checked_div(self.min_rate).unwrap_or(0));
+        self.deadline = self.deadline.checked_add(bought).unwrap_or(self.deadline);
+        self.reader.consume(amount);
+    }
+}
+// ANCHOR_END: paced

@@ -118,24 +118,26 @@ fn handle_request(
     server: &Server,
 ) -> io::Result<bool> {
     let started = Instant::now();
-    let (response, method, target, keep_alive) = match request::read_request(reader) {
-        Ok(Some(request)) => {
-            let (response, keep_alive) = answer_request(&request, reader, stream, &server.config);
-            (response, request.method, request.target, keep_alive)
-        }
-        // The client closed the connection, or the connection broke: there
-        // is nobody left to answer.
-        Ok(None) => return Ok(false),
-        Err(HttpError::Io(error)) => return Err(error),
-        // After a request we could not read, we cannot tell where the next
-        // one would start, so this answer is the connection's last.
-        Err(error) => (
-            Response::error(&error),
-            "-".to_owned(),
-            "-".to_owned(),
-            false,
-        ),
-    };
+    let (response, method, target, keep_alive) =
+        match request::read_request(reader, server.config.head_timeout) {
+            Ok(Some(request)) => {
+                let (response, keep_alive) =
+                    answer_request(&request, reader, stream, &server.config);
+                (response, request.method, request.target, keep_alive)
+            }
+            // The client closed the connection, or the connection broke: there
+            // is nobody left to answer.
+            Ok(None) => return Ok(false),
+            Err(HttpError::Io(error)) => return Err(error),
+            // After a request we could not read, we cannot tell where the next
+            // one would start, so this answer is the connection's last.
+            Err(error) => (
+                Response::error(&error),
+                "-".to_owned(),
+                "-".to_owned(),
+                false,
+            ),
+        };
 
     // During a shutdown, this response is the last; the client should
     // know that before it sends another request.
@@ -214,7 +216,7 @@ fn answer_request(
     // The handler sees only this request's body, and `limit` tells us
     // afterwards how much of it it left unread. Unread body bytes would be
     // taken for the start of the next request, so then we must close.
-    let mut body = reader.by_ref().take(length);
+    let mut body = body::Paced::new(reader.by_ref(), config.body_pace).take(length);
     let response = respond(request, &mut body, stream, config);
     let keep_alive = request.wants_keep_alive() && body.limit() == 0;
     (response, keep_alive)
