@@ -243,8 +243,8 @@ pub enum AccessLog {
 pub struct AccessLogEntry<'a> {
     /// The client's address.
     pub client: IpAddr,
-    /// The request line as understood (`GET /index.html HTTP/1.1`), or `-`
-    /// when the request could not be read.
+    /// The request line as the client sent it (`GET /index.html HTTP/1.1`),
+    /// or `-` when the request could not be read that far.
     pub request_line: &'a str,
     pub status: u16,
     /// The length of the body that was sent; 0 for none.
@@ -280,7 +280,9 @@ impl AccessLog {
             "{client} - - [{time}] \"{request_line}\" {status} {body_bytes}\n",
             client = entry.client,
             time = common_log_time(entry.time),
-            request_line = printable(entry.request_line),
+            // A quote inside would end the quoted field early for every
+            // tool that reads the log, so it is escaped as Apache does.
+            request_line = printable(entry.request_line).replace('"', "\\\""),
             status = entry.status,
         );
         // As with the request log, a log that cannot be written must not
