@@ -15,6 +15,7 @@
 //! connection open (see `expect_connection`), and the checks that send
 //! several requests on one connection find each response by its length.
 
+mod access_log;
 mod blind_spots;
 mod caching;
 mod conditional;
@@ -1563,6 +1564,30 @@ pub static CHECKS: &[Check] = &[
         LISTINGS,
         "a folder with files dated before 1970 and in the year 10000 gets its listing, with every file in it",
         hostile::listing_odd_dates,
+    ),
+    custom(
+        "access-log-bytes-sent",
+        14,
+        None,
+        ACCESS_LOG,
+        "a download that the client resets after its first bytes is logged with the body bytes really sent, not the whole file's size",
+        access_log::access_log_bytes_sent,
+    ),
+    custom(
+        "access-log-version",
+        14,
+        None,
+        ACCESS_LOG,
+        "the access log shows the request line as the client sent it: GET ... HTTP/1.2 (answered as HTTP/1.1) is logged with HTTP/1.2",
+        access_log::access_log_version,
+    ),
+    custom(
+        "access-log-bad-field",
+        14,
+        None,
+        ACCESS_LOG,
+        "a request whose request line was fine but a later header field was bad (400) is logged with its request line, not -",
+        access_log::access_log_bad_field,
     ),
 ];
 

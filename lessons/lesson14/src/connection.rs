@@ -127,8 +127,11 @@ fn handle_request(
     server: &Server,
 ) -> io::Result<bool> {
     let started = Instant::now();
+    // The request line as the client sent it, for the access log; `-` when
+    // the request did not get that far.
+    let mut request_line = "-".to_owned();
     let (response, request, keep_alive) =
-        match request::read_request(reader, server.config.head_timeout) {
+        match request::read_request(reader, server.config.head_timeout, &mut request_line) {
             Ok(Some(request)) => {
                 let (response, keep_alive) =
                     answer_request(&request, reader, stream, &server.config);
@@ -150,6 +153,7 @@ fn handle_request(
         stream,
         response,
         request.as_ref(),
+        &request_line,
         keep_alive,
         started,
         &server.config,
@@ -168,20 +172,21 @@ pub fn refuse_connection(stream: TcpStream, config: &Config) {
     let started = Instant::now();
     let _ = stream.set_write_timeout(Some(REFUSE_WRITE_TIMEOUT));
     let response = Response::error(&HttpError::Overloaded);
-    if let Err(error) = send_response(&stream, response, None, false, started, config) {
+    if let Err(error) = send_response(&stream, response, None, "-", false, started, config) {
         eprintln!("could not refuse a connection: {error}");
     }
     let _ = stream.shutdown(Shutdown::Write);
 }
 // ANCHOR_END: refuse_connection
 
-/// Writes the response to `request` (`None` for one we could not read) and
-/// logs it: in the coloured request log, and in the access log if there is
-/// one.
+/// Writes the response to `request` (`None` for one we could not read),
+/// whose request line was `request_line`, and logs it: in the coloured
+/// request log, and in the access log if there is one.
 fn send_response(
     stream: &TcpStream,
     response: Response,
     request: Option<&Request>,
+    request_line: &str,
     keep_alive: bool,
     started: Instant,
     config: &Config,
@@ -193,31 +198,25 @@ fn send_response(
     // holds for errors too.
     let include_body = method != "HEAD";
     let status = response.status;
-    let body_bytes = if include_body {
-        response.body_length()
-    } else {
-        0
-    };
     // Asked before writing: once the client has gone, nobody can tell.
     let client = stream
         .peer_addr()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |address| address.ip());
-    let written = response.write_to(stream, include_body, keep_alive);
+    let mut body_bytes = 0;
+    let written = response.write_to(stream, include_body, keep_alive, &mut body_bytes);
 
     // ANCHOR: access_log
     // The access log gets a line for every request, even when the client
-    // went away before it had the whole response.
+    // went away before it had the whole response. It says what happened:
+    // the request line as it came, and the bytes of body that really went
+    // out (`write_to` counted them), not those we meant to send.
     if let Some(access_log) = &config.access_log {
-        let request_line = request.map_or_else(
-            || "-".to_owned(),
-            |request| format!("{} {} {}", request.method, request.target, request.version),
-        );
         let arrived = SystemTime::now()
             .checked_sub(started.elapsed())
             .unwrap_or(UNIX_EPOCH);
         access_log.write(&shared::AccessLogEntry {
             client,
-            request_line: &request_line,
+            request_line,
             status: status.code(),
             body_bytes,
             time: arrived,

@@ -90,9 +90,15 @@ impl fmt::Display for HttpVersion {
 ///
 /// Returns `Ok(None)` when the client closes the connection without sending
 /// anything: that is not an error, there is just nothing to answer.
+///
+/// `raw_line` gets the request line exactly as the client sent it, as soon
+/// as it has been read: the access log shows it even when the request turns
+/// out to be bad later, and shows a version such as `HTTP/1.2` as it was
+/// sent, not as we understood it.
 pub fn read_request(
     reader: &mut impl BufRead,
     head_timeout: Duration,
+    raw_line: &mut String,
 ) -> Result<Option<Request>, HttpError> {
     // The whole head must arrive within `head_timeout`, however slowly its
     // bytes trickle in.
@@ -106,6 +112,7 @@ pub fn read_request(
     let Some((request_line, header_lines)) = lines.split_first() else {
         return Ok(None);
     };
+    *raw_line = String::from_utf8_lossy(request_line).into_owned();
     let mut request = parse_request_line(request_line)?;
     for line in header_lines {
         request.header_fields.push(parse_header_field(line)?);

@@ -223,11 +223,6 @@ impl Response {
         }
     }
 
-    /// How many bytes of body this response has (or would have, for HEAD).
-    pub fn body_length(&self) -> u64 {
-        self.body.length()
-    }
-
     /// A response that explains an error in one line of plain text, or, for
     /// a missing page, in a small HTML page that a browser shows nicely.
     pub fn error(error: &HttpError) -> Response {
@@ -284,11 +279,16 @@ impl Response {
     /// old a response is (RFC 9110, section 6.6.1). For a HEAD request,
     /// `include_body` is false: the head is exactly what GET would send,
     /// `Content-Length` included, but the body stays here.
+    ///
+    /// `body_sent` counts the bytes of body the connection took, as they
+    /// go: when the client goes away halfway through a download, it says
+    /// how far we got, which the access log reports.
     pub fn write_to(
         self,
         mut stream: &TcpStream,
         include_body: bool,
         keep_alive: bool,
+        body_sent: &mut u64,
     ) -> io::Result<u64> {
         let mut head = format!(
             "HTTP/1.1 {code} {reason}\r\n\
@@ -330,11 +330,12 @@ impl Response {
             Body::Bytes(bytes) => {
                 message.extend_from_slice(&bytes);
                 stream.write_all(&message)?;
+                *body_sent = bytes.len() as u64;
                 message.len() as u64
             }
             Body::File { file, length } => {
                 stream.write_all(&message)?;
-                let copied = send_file(&file, length, stream)?;
+                let copied = send_file(&file, length, stream, body_sent)?;
                 if copied < length {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -350,7 +351,7 @@ impl Response {
 }
 
 /// Sends `length` bytes of `file`, from its current position, and returns
-/// how many it sent.
+/// how many it sent. `sent` counts them as they go.
 ///
 /// On Linux, `sendfile` asks the kernel to move the bytes from the file to
 /// the socket itself ("zero-copy"), instead of reading them into our memory
@@ -360,32 +361,33 @@ impl Response {
 /// wraps it safely. The socket's write timeout still applies.
 // ANCHOR: send_file
 #[cfg(target_os = "linux")]
-fn send_file(file: &File, length: u64, stream: &TcpStream) -> io::Result<u64> {
+fn send_file(file: &File, length: u64, stream: &TcpStream, sent: &mut u64) -> io::Result<u64> {
     /// The most we hand to one `sendfile` call (the kernel's own limit is
     /// a little below 2 GiB).
     const MAX_CHUNK: usize = 1 << 30;
-    let mut sent = 0;
-    while sent < length {
-        let chunk = usize::try_from(length - sent).map_or(MAX_CHUNK, |left| left.min(MAX_CHUNK));
+    while *sent < length {
+        let chunk = usize::try_from(length - *sent).map_or(MAX_CHUNK, |left| left.min(MAX_CHUNK));
         match nix::sys::sendfile::sendfile(stream, file, None, chunk) {
             // The file ended early: it became shorter while we sent it.
             Ok(0) => break,
-            Ok(bytes) => sent += bytes as u64,
+            Ok(bytes) => *sent += bytes as u64,
             Err(nix::errno::Errno::EINTR) => continue,
             Err(errno) => return Err(io::Error::from(errno)),
         }
     }
-    Ok(sent)
+    Ok(*sent)
 }
 // ANCHOR_END: send_file
 
 /// Elsewhere, `io::copy` moves the file through a small buffer. `take`
 /// makes sure we send exactly the length we announced, even if the file
-/// grew in the meantime.
+/// grew in the meantime. (When the copy fails halfway, `sent` stays 0: the
+/// simple fallback does not count as it goes.)
 #[cfg(not(target_os = "linux"))]
-fn send_file(file: &File, length: u64, mut stream: &TcpStream) -> io::Result<u64> {
+fn send_file(file: &File, length: u64, mut stream: &TcpStream, sent: &mut u64) -> io::Result<u64> {
     use std::io::Read;
-    io::copy(&mut file.take(length), &mut stream)
+    *sent = io::copy(&mut file.take(length), &mut stream)?;
+    Ok(*sent)
 }
 
 /// Replaces the characters that mean something in HTML, so that text from
