@@ -28,7 +28,7 @@ mod many_clients;
 mod posting;
 mod static_server;
 mod storage;
-mod uploads;
+pub(crate) mod uploads;
 
 use crate::client::{self, Connection, Ending, Exchange, Request, Response};
 use crate::fixture::SiteFile;
@@ -187,7 +187,8 @@ const ORDER: &str = "lesson13.md#the-order-of-the-conditions";
 const RANGES: &str = "lesson13.md#byte-ranges";
 const ACCESS_LOG: &str = "lesson14.md#the-access-log";
 
-const fn custom(
+/// A check that runs a function (also used for the stretch checks).
+pub(crate) const fn custom(
     name: &'static str,
     since: u8,
     until: Option<u8>,

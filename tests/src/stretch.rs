@@ -11,31 +11,14 @@
 
 use std::time::Duration;
 
-use crate::checks::{Check, Failure, Run};
+use crate::checks::uploads::upload;
+use crate::checks::{Check, Failure, custom};
 use crate::client::{self, Connection, Ending, Exchange, Request};
 use crate::fixture::{self, SiteFile};
 use crate::server::Session;
 
-const fn stretch(
-    name: &'static str,
-    since: u8,
-    until: Option<u8>,
-    section: &'static str,
-    rule: &'static str,
-    check: fn(&Session) -> Result<(), Failure>,
-) -> Check {
-    Check {
-        name,
-        since,
-        until,
-        section,
-        rule,
-        run: Run::Custom(check),
-    }
-}
-
 pub static STRETCH_CHECKS: &[Check] = &[
-    stretch(
+    custom(
         "stretch-server-field",
         2,
         None,
@@ -43,7 +26,7 @@ pub static STRETCH_CHECKS: &[Check] = &[
         "exercise 1 of lesson 02 (Sign your answers): every response, an error too, has a Server field",
         server_field,
     ),
-    stretch(
+    custom(
         "stretch-head-early",
         3,
         Some(5),
@@ -51,7 +34,7 @@ pub static STRETCH_CHECKS: &[Check] = &[
         "exercise 2 of lesson 03 (A second method): HEAD gets the status, Content-Type and Content-Length of GET, and no body",
         head_early,
     ),
-    stretch(
+    custom(
         "stretch-if-unmodified-since",
         6,
         Some(12),
@@ -59,7 +42,7 @@ pub static STRETCH_CHECKS: &[Check] = &[
         "exercise 3 of lesson 06 (If-Unmodified-Since): a date earlier than the file's gets 412, a later one the file",
         if_unmodified_since,
     ),
-    stretch(
+    custom(
         "stretch-chunked-echo",
         7,
         None,
@@ -67,7 +50,7 @@ pub static STRETCH_CHECKS: &[Check] = &[
         "exercise 3 of lesson 07 (Chunked bodies): POST /echo with Transfer-Encoding: chunked gets 200 and the decoded body",
         chunked_echo,
     ),
-    stretch(
+    custom(
         "stretch-upload-fresh-name",
         10,
         None,
@@ -75,7 +58,7 @@ pub static STRETCH_CHECKS: &[Check] = &[
         "exercise 1 of lesson 10 (A fresh name instead of 409): a second upload with a taken name gets 201 and another Location, and the first file stays",
         upload_fresh_name,
     ),
-    stretch(
+    custom(
         "stretch-keep-alive-field",
         11,
         None,
@@ -83,7 +66,7 @@ pub static STRETCH_CHECKS: &[Check] = &[
         "exercise 4 of lesson 11 (Tell the client): a response on a connection kept open has Keep-Alive: timeout=N",
         keep_alive_field,
     ),
-    stretch(
+    custom(
         "stretch-multiple-ranges",
         13,
         None,
@@ -236,24 +219,6 @@ fn chunked_echo(session: &Session) -> Result<(), Failure> {
         ));
     }
     Ok(())
-}
-
-/// `POST /uploads` with one file, as `curl -F "file=@NAME"` sends it.
-fn upload(filename: &str, content: &[u8]) -> Request {
-    let boundary = format!("------------------------{:016x}", fixture::random_number());
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
-         filename=\"{filename}\"\r\nContent-Type: text/plain\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(content);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    Request::post("/uploads")
-        .field(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
 }
 
 /// Expects 201 and returns the path of the `Location` field.

@@ -106,9 +106,12 @@ pub(super) fn if_none_match_double_weak(session: &Session) -> Result<(), Failure
     Ok(())
 }
 
-pub(super) fn if_range_date_strong(session: &Session) -> Result<(), Failure> {
-    // A file last changed long ago: its date proves the version.
-    let file = fixture::ALL_BYTES;
+/// Asks for the first ten bytes of `file` with `If-Range:` the
+/// `Last-Modified` a plain GET just gave; returns that exchange and the date.
+fn range_if_last_modified(
+    session: &Session,
+    file: SiteFile,
+) -> Result<(Exchange, String), Failure> {
     let get = expect_status(session, &Request::get(file.target).bytes(), 200)?;
     let last_modified = get
         .response
@@ -118,7 +121,13 @@ pub(super) fn if_range_date_strong(session: &Session) -> Result<(), Failure> {
     let request = Request::get(file.target)
         .field("Range", "bytes=0-9")
         .field("If-Range", &last_modified);
-    let exchange = send(session, &request.bytes())?;
+    Ok((send(session, &request.bytes())?, last_modified))
+}
+
+pub(super) fn if_range_date_strong(session: &Session) -> Result<(), Failure> {
+    // A file last changed long ago: its date proves the version.
+    let file = fixture::ALL_BYTES;
+    let (exchange, last_modified) = range_if_last_modified(session, file)?;
     let response = expect_status_in(session, &exchange, &[206])?;
     if response.body != (file.content)().get(..10).unwrap_or_default() {
         return Err(Failure::new(
@@ -132,16 +141,7 @@ pub(super) fn if_range_date_strong(session: &Session) -> Result<(), Failure> {
     // time lies in the future): a second change within that second would
     // keep the date, so the date proves nothing and the Range is ignored.
     let file = fixture::FUTURE;
-    let get = expect_status(session, &Request::get(file.target).bytes(), 200)?;
-    let last_modified = get
-        .response
-        .field("Last-Modified")
-        .unwrap_or_default()
-        .to_owned();
-    let request = Request::get(file.target)
-        .field("Range", "bytes=0-9")
-        .field("If-Range", &last_modified);
-    let exchange = send(session, &request.bytes())?;
+    let (exchange, last_modified) = range_if_last_modified(session, file)?;
     let response = expect_status_in(session, &exchange, &[200, 206])?;
     if response.code == Some(206) || response.body != (file.content)() {
         return Err(Failure::new(

@@ -85,16 +85,21 @@ pub(super) fn multipart_body(boundary: &str, parts: &[Part]) -> Vec<u8> {
 
 /// `POST /uploads` with a form of `parts`.
 pub(super) fn upload_form(boundary: &str, parts: &[Part]) -> Request {
+    form_post(boundary, multipart_body(boundary, parts))
+}
+
+/// `POST /uploads` with `body`, announced as a form with `boundary`.
+pub(super) fn form_post(boundary: &str, body: impl Into<Vec<u8>>) -> Request {
     Request::post("/uploads")
         .field(
             "Content-Type",
             format!("multipart/form-data; boundary={boundary}"),
         )
-        .body(multipart_body(boundary, parts))
+        .body(body)
 }
 
 /// Uploads one file the way `curl -F "file=@NAME"` does.
-pub(super) fn upload(filename: &str, content: &[u8]) -> Request {
+pub(crate) fn upload(filename: &str, content: &[u8]) -> Request {
     upload_form(&curl_boundary(), &[Part::file(filename, content)])
 }
 
@@ -527,13 +532,7 @@ pub(super) fn no_disposition(session: &Session) -> Result<(), Failure> {
     let body = format!(
         "--{boundary}\r\nContent-Type: text/plain\r\n\r\nA part without a name.\r\n--{boundary}--\r\n"
     );
-    let request = Request::post("/uploads")
-        .field(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body);
-    expect_refused(session, &request, 400)
+    expect_refused(session, &form_post(&boundary, body), 400)
 }
 
 pub(super) fn no_close_delimiter(session: &Session) -> Result<(), Failure> {
@@ -542,13 +541,7 @@ pub(super) fn no_close_delimiter(session: &Session) -> Result<(), Failure> {
     // Cut off the close delimiter, and with it the end of the form.
     body.truncate(body.len() - format!("\r\n--{boundary}--\r\n").len());
     body.extend_from_slice(b"\r\n");
-    let request = Request::post("/uploads")
-        .field(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body);
-    expect_refused(session, &request, 400)
+    expect_refused(session, &form_post(&boundary, body), 400)
 }
 
 pub(super) fn incomplete(session: &Session) -> Result<(), Failure> {
