@@ -29,6 +29,8 @@ import time
 
 TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 TARGET = re.compile(rb"(/|http://[^/?#\s]+/?)[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*\Z")
+# The authority-form, host:port, which only CONNECT uses (RFC 9112, 3.2.3).
+AUTHORITY = re.compile(rb"[A-Za-z0-9\-.\[\]:]+:[0-9]+\Z")
 VERSION = re.compile(rb"HTTP/(\d)\.(\d)\Z")
 REASONS = {200: "OK", 400: "Bad Request", 408: "Request Timeout", 414: "URI Too Long",
            431: "Request Header Fields Too Large", 501: "Not Implemented",
@@ -85,7 +87,10 @@ def parse(head, options):
     method, target, version = parts
     if not TOKEN.match(method):
         raise Refused(400, "That method is not a token.")
-    if not TARGET.match(target):
+    # OPTIONS * and CONNECT host:port are well-formed; 501 follows below.
+    other_form = (method == b"OPTIONS" and target == b"*") or (
+        method == b"CONNECT" and AUTHORITY.match(target))
+    if not (TARGET.match(target) or other_form):
         raise Refused(400, "That target is not a valid URL path.")
     match = VERSION.match(version)
     if not match:

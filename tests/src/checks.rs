@@ -26,6 +26,7 @@ mod hostile;
 mod keep_alive;
 mod many_clients;
 mod posting;
+mod request_details;
 mod static_server;
 mod storage;
 pub(crate) mod uploads;
@@ -369,6 +370,15 @@ pub static CHECKS: &[Check] = &[
         "the body of an error (here the 400 for a bare LF, the 414 for a 100 KiB target, the 431 or 400 for 100 KiB of header fields) says what was wrong, more than its status line",
         blind_spots::error_bodies_explain,
     ),
+    // Details of reading a request (see `request_details`).
+    custom(
+        "empty-lines-only",
+        2,
+        None,
+        READING_THE_HEAD,
+        "a head of nothing but empty lines (8 KiB of CR LF) holds no request line, so not one too long: 400 (or, for a server that skips them all, a close without an answer), never 414",
+        request_details::empty_lines_only,
+    ),
     // Lesson 03: the request line.
     custom(
         "page-shows-request-line",
@@ -514,6 +524,23 @@ pub static CHECKS: &[Check] = &[
         BAD_REQUESTS,
         "course convention where HTTP allows several statuses: 505 (not 400) for an HTTP/0.9 request line, which has no version",
         conventions::version_status,
+    ),
+    // Details of reading a request (see `request_details`).
+    custom(
+        "absolute-form-ipv6",
+        3,
+        Some(4),
+        REQUEST_LINE,
+        "an absolute-form target whose host is an IPv6 address (http://[::1]/index.html) is accepted: 200, and the page shows it",
+        request_details::absolute_form_ipv6,
+    ),
+    custom(
+        "options-star-and-connect",
+        3,
+        None,
+        BAD_REQUESTS,
+        "OPTIONS * and CONNECT localhost:443 are well-formed requests for methods a file server does not implement: 501 (or 405), not 400",
+        request_details::options_star_and_connect,
     ),
     // Lesson 04: header fields and Host.
     custom(
@@ -815,6 +842,15 @@ pub static CHECKS: &[Check] = &[
         "a symbolic link that leads to itself names no file: 404 (or 403), never a server error",
         hostile::symlink_loop,
     ),
+    // Details of reading a request (see `request_details`).
+    custom(
+        "absolute-form-ipv6-file",
+        5,
+        None,
+        MAPPING,
+        "an absolute-form target whose host is an IPv6 address (http://[::1]/index.html) serves the file its path names",
+        request_details::absolute_form_ipv6_file,
+    ),
     // Lesson 06: HEAD, Date, Last-Modified and conditional GET.
     custom(
         "head-file",
@@ -920,6 +956,15 @@ pub static CHECKS: &[Check] = &[
         DATES,
         "a file dated before 1970 is served with 200 and a Last-Modified that is an HTTP date no later than Date",
         hostile::pre_1970_file,
+    ),
+    // Details of reading a request (see `request_details`).
+    custom(
+        "head-error-after-request-line",
+        6,
+        None,
+        HEAD,
+        "a HEAD whose head turns out bad after the request line (a space before a colon, no Host) gets 400 without a body",
+        request_details::head_error_after_request_line,
     ),
     // Lesson 07: POST, with a body, watched through /echo, the course's
     // echo resource.

@@ -136,6 +136,12 @@ fn written(name: &str) -> Option<&'static [&'static str]> {
             "Answer with Response::error, which needs HttpError::status and explanation, \
              and close the connection politely (close_connection) so there is no reset.",
         ],
+        "empty-lines-only" => &[
+            "Skipping empty lines before the request line is right, but only a few: count \
+             them (MAX_EMPTY_LINES, 10 like Apache).",
+            "One more than that is a bad request (400): a head of nothing but empty lines \
+             has no request line, so it cannot have one that is too long (414).",
+        ],
         "trickled-head" => &[
             "The read timeout limits only each single wait; a client that sends a byte \
              every 0.1 s never runs into it.",
@@ -152,6 +158,18 @@ fn written(name: &str) -> Option<&'static [&'static str]> {
             "respond builds an HTML page from it; escape what comes from the client with \
              escape_html.",
             "Answer with Content-Type text/html; charset=utf-8.",
+        ],
+        "absolute-form-ipv6" | "absolute-form-ipv6-file" => &[
+            "An absolute-form target may name an IPv6 address as its host, in brackets: \
+             http://[::1]/index.html (RFC 3986, section 3.2.2).",
+            "Allow [ and ] in the host of an absolute URL (up to the first slash after \
+             ://), and nowhere else in a target.",
+        ],
+        "options-star-and-connect" => &[
+            "* is the target of OPTIONS for the whole server, host:port the target of \
+             CONNECT for a tunnel; both are well-formed (RFC 9112, section 3.2).",
+            "A file server implements neither method: answer 501 Not Implemented, before \
+             checking the target, which would refuse * and host:port with 400.",
         ],
         "request-line-double-space"
         | "request-line-tab"

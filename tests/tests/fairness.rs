@@ -299,6 +299,10 @@ const NGINX_FAILS: &[(&str, &str)] = &[
         "400, not 505, for GET / HTTP/0.9",
     ),
     (
+        "options-star-and-connect",
+        "400 for OPTIONS * and CONNECT host:443, well-formed requests (501)",
+    ),
+    (
         "header-without-colon",
         "ignores a header line without a colon",
     ),

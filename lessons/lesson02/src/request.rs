@@ -9,6 +9,10 @@ use crate::error::HttpError;
 /// (8 KiB is common); without one, a client could make us store endless data.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
 
+/// The most empty lines we skip before the request line. Apache allows 10
+/// too; a head of nothing but empty lines is not a request.
+const MAX_EMPTY_LINES: usize = 10;
+
 /// Reads one request head from the connection and returns its first line,
 /// the request line, as text. This lesson does not take it apart yet.
 ///
@@ -82,6 +86,7 @@ impl<R: BufRead> BufRead for Deadline<R> {
 fn read_head(reader: &mut impl BufRead) -> Result<Option<Vec<Vec<u8>>>, HttpError> {
     let mut lines: Vec<Vec<u8>> = Vec::new();
     let mut bytes_left = MAX_HEAD_BYTES;
+    let mut empty_lines_skipped = 0;
     loop {
         // `take` makes sure that even one endless line cannot read past the
         // limit: `read_until` stops when the allowance is used up.
@@ -121,8 +126,15 @@ fn read_head(reader: &mut impl BufRead) -> Result<Option<Vec<Vec<u8>>>, HttpErro
         if line_without_crlf.is_empty() {
             // RFC 9112, section 2.2: a server should ignore empty lines that
             // arrive before the request line (some old clients send them).
+            // A few are enough; many are a bad request, not a long target.
             if lines.is_empty() {
-                // Exercise lesson02: an empty line before the request line: skip it, read the next line
+                // Exercise lesson02: an empty line before the request line: skip it (up to MAX_EMPTY_LINES, then 400)
+                empty_lines_skipped += 1;
+                if empty_lines_skipped > MAX_EMPTY_LINES {
+                    return Err(HttpError::BadRequest(
+                        "too many empty lines before the request line",
+                    ));
+                }
                 continue;
                 // End of exercise lesson02.
             }

@@ -11,6 +11,10 @@ use crate::error::HttpError;
 /// (8 KiB is common); without one, a client could make us store endless data.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
 
+/// The most empty lines we skip before the request line. Apache allows 10
+/// too; a head of nothing but empty lines is not a request.
+const MAX_EMPTY_LINES: usize = 10;
+
 /// A request, as far as this lesson understands it.
 #[derive(Debug)]
 pub struct Request {
@@ -122,6 +126,7 @@ impl<R: BufRead> BufRead for Deadline<R> {
 fn read_head(reader: &mut impl BufRead) -> Result<Option<Vec<Vec<u8>>>, HttpError> {
     let mut lines: Vec<Vec<u8>> = Vec::new();
     let mut bytes_left = MAX_HEAD_BYTES;
+    let mut empty_lines_skipped = 0;
     loop {
         // `take` makes sure that even one endless line cannot read past the
         // limit: `read_until` stops when the allowance is used up.
@@ -161,8 +166,15 @@ fn read_head(reader: &mut impl BufRead) -> Result<Option<Vec<Vec<u8>>>, HttpErro
         if line_without_crlf.is_empty() {
             // RFC 9112, section 2.2: a server should ignore empty lines that
             // arrive before the request line (some old clients send them).
+            // A few are enough; many are a bad request, not a long target.
             if lines.is_empty() {
-                // Exercise lesson02: an empty line before the request line: skip it, read the next line
+                // Exercise lesson02: an empty line before the request line: skip it (up to MAX_EMPTY_LINES, then 400)
+                empty_lines_skipped += 1;
+                if empty_lines_skipped > MAX_EMPTY_LINES {
+                    return Err(HttpError::BadRequest(
+                        "too many empty lines before the request line",
+                    ));
+                }
                 continue;
                 // End of exercise lesson02.
             }
@@ -199,6 +211,17 @@ fn parse_request_line(line: &[u8]) -> Result<Request, HttpError> {
     let version = parse_version(version)?;
     // A token is plain ASCII, so this conversion loses nothing.
     let method = String::from_utf8_lossy(method).into_owned();
+    // `*` (the asterisk-form) is how OPTIONS asks about the whole server,
+    // `host:port` (the authority-form) how CONNECT asks for a tunnel (RFC
+    // 9112, section 3.2). Both requests are well-formed, so 400 would be
+    // wrong, and they name no resource whose Allow field a 405 could list.
+    // A server that implements neither method answers 501 (RFC 9110,
+    // section 9.1), in every lesson alike.
+    if method == "CONNECT" || (method == "OPTIONS" && *target == b"*") {
+        // Exercise lesson03: CONNECT, or OPTIONS with the target *: answer 501 (HttpError::NotImplemented)
+        return Err(HttpError::NotImplemented(method));
+        // End of exercise lesson03.
+    }
     if method != "GET" {
         // Exercise lesson03: a method other than GET: answer 501 (HttpError::NotImplemented)
         return Err(HttpError::NotImplemented(method));
@@ -378,8 +401,25 @@ pub fn is_token(text: &[u8]) -> bool {
 fn is_valid_target(target: &[u8]) -> bool {
     let is_url_character =
         |byte: &u8| byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(byte);
-    let has_valid_form = target.starts_with(b"/") || is_absolute_url(target);
-    has_valid_form && target.iter().all(is_url_character)
+    let is_origin_form = target.starts_with(b"/");
+    let has_valid_form = is_origin_form || is_absolute_url(target);
+    // The host of an absolute URL may be an IPv6 address in brackets,
+    // `http://[::1]/` (RFC 3986, section 3.2.2). Brackets may stand there,
+    // before the third slash, and nowhere else; a path has no host.
+    let third_slash = target
+        .iter()
+        .enumerate()
+        .filter(|&(_, &byte)| byte == b'/')
+        .nth(2);
+    let host_end = match third_slash {
+        _ if is_origin_form => 0,
+        Some((index, _)) => index,
+        None => target.len(),
+    };
+    let is_allowed = |(index, byte): (usize, &u8)| {
+        is_url_character(byte) || (index < host_end && b"[]".contains(byte))
+    };
+    has_valid_form && target.iter().enumerate().all(is_allowed)
 }
 
 /// Checks for `scheme://` at the start: a letter, then letters, digits, `+`,

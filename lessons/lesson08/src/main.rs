@@ -175,27 +175,30 @@ fn handle_connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
     // `BufReader` collects the bytes as they arrive, however the network
     // splits them, and lets `request.rs` read them line by line.
     let mut reader = BufReader::new(&stream);
-    let (response, method, target) = match request::read_request(&mut reader, config.head_timeout) {
-        Ok(Some(request)) => (
-            respond(
-                &request,
-                &mut body::Paced::new(&mut reader, config.body_pace),
-                &stream,
-                config,
+    let mut request_line = String::new();
+    let (response, method, target) =
+        match request::read_request(&mut reader, config.head_timeout, &mut request_line) {
+            Ok(Some(request)) => (
+                respond(
+                    &request,
+                    &mut body::Paced::new(&mut reader, config.body_pace),
+                    &stream,
+                    config,
+                ),
+                request.method,
+                request.target,
             ),
-            request.method,
-            request.target,
-        ),
-        // The client closed the connection without sending a request, or the
-        // connection broke: there is nobody left to answer.
-        Ok(None) => return Ok(()),
-        Err(HttpError::Io(error)) => return Err(error),
-        Err(error) => (Response::error(&error), "-".to_owned(), "-".to_owned()),
-    };
+            // The client closed the connection without sending a request, or the
+            // connection broke: there is nobody left to answer.
+            Ok(None) => return Ok(()),
+            Err(HttpError::Io(error)) => return Err(error),
+            Err(error) => (Response::error(&error), "-".to_owned(), "-".to_owned()),
+        };
 
     // A HEAD request gets the same head as GET, without the body. That
-    // holds for errors too.
-    let include_body = method != "HEAD";
+    // holds for errors too, even for one found after the request line
+    // (RFC 9110, section 9.3.2): the request line says it was HEAD.
+    let include_body = !request_line.starts_with("HEAD ");
     let status = response.status;
     let bytes_sent = response.write_to(&mut stream, include_body)?;
     shared::log_request(&shared::RequestLog {

@@ -91,8 +91,9 @@ fn handle_request(
     config: &Config,
 ) -> io::Result<bool> {
     let started = Instant::now();
+    let mut request_line = String::new();
     let (response, method, target, keep_alive) =
-        match request::read_request(reader, config.head_timeout) {
+        match request::read_request(reader, config.head_timeout, &mut request_line) {
             Ok(Some(request)) => {
                 let (response, keep_alive) = answer_request(&request, reader, stream, config);
                 (response, request.method, request.target, keep_alive)
@@ -112,8 +113,9 @@ fn handle_request(
         };
 
     // A HEAD request gets the same head as GET, without the body. That
-    // holds for errors too.
-    let include_body = method != "HEAD";
+    // holds for errors too, even for one found after the request line
+    // (RFC 9110, section 9.3.2): the request line says it was HEAD.
+    let include_body = !request_line.starts_with("HEAD ");
     let status = response.status;
     let bytes_sent = response.write_to(&mut stream, include_body, keep_alive)?;
     shared::log_request(&shared::RequestLog {

@@ -118,8 +118,9 @@ fn handle_request(
     server: &Server,
 ) -> io::Result<bool> {
     let started = Instant::now();
+    let mut request_line = String::new();
     let (response, method, target, keep_alive) =
-        match request::read_request(reader, server.config.head_timeout) {
+        match request::read_request(reader, server.config.head_timeout, &mut request_line) {
             Ok(Some(request)) => {
                 let (response, keep_alive) =
                     answer_request(&request, reader, stream, &server.config);
@@ -143,8 +144,9 @@ fn handle_request(
     // know that before it sends another request.
     let keep_alive = keep_alive && !server.is_shutting_down();
     // A HEAD request gets the same head as GET, without the body. That
-    // holds for errors too.
-    let include_body = method != "HEAD";
+    // holds for errors too, even for one found after the request line
+    // (RFC 9110, section 9.3.2): the request line says it was HEAD.
+    let include_body = !request_line.starts_with("HEAD ");
     send_response(
         stream,
         response,

@@ -195,8 +195,9 @@ fn send_response(
         (request.method.as_str(), request.target.as_str())
     });
     // A HEAD request gets the same head as GET, without the body. That
-    // holds for errors too.
-    let include_body = method != "HEAD";
+    // holds for errors too, even for one found after the request line
+    // (RFC 9110, section 9.3.2): the request line says it was HEAD.
+    let include_body = !request_line.starts_with("HEAD ");
     let status = response.status;
     // Asked before writing: once the client has gone, nobody can tell.
     let client = stream
