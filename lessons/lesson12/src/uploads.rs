@@ -252,7 +252,13 @@ fn give_names(
 fn folder_size(folder: &Path) -> io::Result<u64> {
     let mut total = 0;
     for entry in fs::read_dir(folder)? {
-        total += entry?.metadata()?.len();
+        // Another upload may remove its temporary file between our listing
+        // and our look at it: a file that is gone takes no room.
+        match entry?.metadata() {
+            Ok(metadata) => total += metadata.len(),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error),
+        }
     }
     Ok(total)
 }

@@ -55,7 +55,10 @@ pub fn requested_range(
     // second: a copy the client got at 12:00:00.2 and the file as it is
     // after a change at 12:00:00.7 both say `12:00:00`. So a date proves a
     // version (it is a "strong" validator, RFC 9110, section 8.8.2.2) only
-    // when the file is at least one second older than our response.
+    // when the file is at least one second older than our response. We
+    // cannot know when the client got its copy, so this only rules out a
+    // change within the second we answer in; a change within the second of
+    // the client's copy is what an entity tag catches and a date cannot.
     let is_still_the_clients_version = request.header("If-Range").is_none_or(|validator| {
         validator == entity_tag || (validator == last_modified && is_a_second_old(last_modified))
     });
