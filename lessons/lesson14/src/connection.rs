@@ -56,6 +56,10 @@ pub fn handle_connection(stream: TcpStream, server: &Server) -> io::Result<()> {
     // off for their connections, and so do we.
     stream.set_nodelay(true)?;
     // ANCHOR_END: nodelay
+    // The client's address, for the access log. Asked once here rather than
+    // for every request: each question is a system call, and the answer
+    // cannot change while the connection is open.
+    let client = client_address(&stream);
 
     // One `BufReader` for the whole connection. If the client sent its
     // next request before we answered this one ("pipelining"), the start of
@@ -65,7 +69,7 @@ pub fn handle_connection(stream: TcpStream, server: &Server) -> io::Result<()> {
         if !wait_for_request(&mut reader, &stream, server)? {
             return Ok(());
         }
-        let keep_alive = handle_request(&mut reader, &stream, server)?;
+        let keep_alive = handle_request(&mut reader, &stream, client, server)?;
         if !keep_alive {
             return close_connection(&stream);
         }
@@ -124,6 +128,7 @@ fn wait_for_request(
 fn handle_request(
     reader: &mut BufReader<&TcpStream>,
     stream: &TcpStream,
+    client: IpAddr,
     server: &Server,
 ) -> io::Result<bool> {
     let started = Instant::now();
@@ -151,6 +156,7 @@ fn handle_request(
     let keep_alive = keep_alive && !server.is_shutting_down();
     send_response(
         stream,
+        client,
         response,
         request.as_ref(),
         &request_line,
@@ -172,18 +178,30 @@ pub fn refuse_connection(stream: TcpStream, config: &Config) {
     let started = Instant::now();
     let _ = stream.set_write_timeout(Some(REFUSE_WRITE_TIMEOUT));
     let response = Response::error(&HttpError::Overloaded);
-    if let Err(error) = send_response(&stream, response, None, "-", false, started, config) {
+    let client = client_address(&stream);
+    if let Err(error) = send_response(&stream, client, response, None, "-", false, started, config)
+    {
         eprintln!("could not refuse a connection: {error}");
     }
     let _ = stream.shutdown(Shutdown::Write);
 }
 // ANCHOR_END: refuse_connection
 
+/// The client's IP address, or `0.0.0.0` when it has already gone (then
+/// nobody can tell any more).
+fn client_address(stream: &TcpStream) -> IpAddr {
+    stream
+        .peer_addr()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |address| address.ip())
+}
+
 /// Writes the response to `request` (`None` for one we could not read),
-/// whose request line was `request_line`, and logs it: in the coloured
-/// request log, and in the access log if there is one.
+/// whose request line was `request_line`, to `client`, and logs it: in the
+/// coloured request log, and in the access log if there is one.
+#[allow(clippy::too_many_arguments)]
 fn send_response(
     stream: &TcpStream,
+    client: IpAddr,
     response: Response,
     request: Option<&Request>,
     request_line: &str,
@@ -199,10 +217,6 @@ fn send_response(
     // (RFC 9110, section 9.3.2): the request line says it was HEAD.
     let include_body = !request_line.starts_with("HEAD ");
     let status = response.status;
-    // Asked before writing: once the client has gone, nobody can tell.
-    let client = stream
-        .peer_addr()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |address| address.ip());
     let mut body_bytes = 0;
     let written = response.write_to(stream, include_body, keep_alive, &mut body_bytes);
 

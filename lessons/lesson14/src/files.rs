@@ -16,7 +16,7 @@
 //! - 403 Forbidden when the file is in the site but the operating system does
 //!   not let the server read it.
 
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::io::{self, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -37,43 +37,45 @@ const INDEX_FILE: &str = "index.html";
 /// listing for a folder without `index.html`, or a redirect for a folder
 /// whose URL lacks the trailing slash.
 ///
-/// `document_root` must be canonical (absolute, with no symbolic links), as
-/// `main` makes it at start-up; the containment check below relies on that.
-pub fn serve_file(document_root: &Path, request: &Request) -> Result<Response, HttpError> {
+/// `document_root` is a folder opened once at start-up (see `ServedFolder`).
+pub fn serve_file(document_root: &ServedFolder, request: &Request) -> Result<Response, HttpError> {
     let segments = path_segments(&request.target)?;
-    let relative_path: PathBuf = segments.iter().collect();
-    let mut path = resolve_inside(document_root, &document_root.join(relative_path))?;
+    let mut relative_path: PathBuf = segments.iter().collect();
     let names_folder = url_path(&request.target).ends_with('/');
     // ANCHOR: folders
-    if path.is_dir() {
-        // A browser resolves relative links (`<img src="photo.jpg">`)
-        // against the URL. For `/photos` that gives `/photo.jpg`, so a
-        // folder is only served at `/photos/`, and we send the browser there.
-        if !names_folder {
-            return Ok(Response::moved_permanently(&folder_location(
-                &segments,
-                &request.target,
-            )));
+    let (mut file, metadata) = match open_inside(document_root, &relative_path)? {
+        Found::File(file, metadata) => {
+            // `/notes.txt/` asks for a folder, and there is no such folder.
+            if names_folder {
+                return Err(HttpError::NotFound);
+            }
+            (file, metadata)
         }
-        let index_path = path.join(INDEX_FILE);
-        if !index_path.exists() {
-            return listing::folder_listing(document_root, &path, &segments);
+        Found::Folder => {
+            // A browser resolves relative links (`<img src="photo.jpg">`)
+            // against the URL. For `/photos` that gives `/photo.jpg`, so a
+            // folder is only served at `/photos/`, and we send the browser
+            // there.
+            if !names_folder {
+                return Ok(Response::moved_permanently(&folder_location(
+                    &segments,
+                    &request.target,
+                )));
+            }
+            let folder = document_root.path.join(&relative_path);
+            relative_path.push(INDEX_FILE);
+            match open_inside(document_root, &relative_path) {
+                Ok(Found::File(file, metadata)) => (file, metadata),
+                // No index file (or a folder called index.html): a listing.
+                Ok(Found::Folder) | Err(HttpError::NotFound) => {
+                    return listing::folder_listing(&document_root.path, &folder, &segments);
+                }
+                Err(error) => return Err(error),
+            }
         }
-        path = resolve_inside(document_root, &index_path)?;
-    } else if names_folder {
-        // `/notes.txt/` asks for a folder, and there is no such folder.
-        return Err(HttpError::NotFound);
-    }
+    };
     // ANCHOR_END: folders
-
-    // Only regular files are served: not a folder called index.html, and
-    // not a special file such as a named pipe, which would block us forever
-    // as soon as we opened it. So we look before we open.
-    if !path.metadata().map_err(file_error)?.is_file() {
-        return Err(HttpError::NotFound);
-    }
-    let mut file = File::open(&path).map_err(file_error)?;
-    let metadata = file.metadata().map_err(file_error)?;
+    let path = relative_path;
     let exact_modified = metadata.modified().map_err(file_error)?;
     let size = metadata.len();
 
@@ -337,12 +339,101 @@ pub fn percent_encode(text: &str) -> String {
     encoded
 }
 
-/// Follows every symbolic link in `path` and checks that the real location
-/// is still inside the document root.
+// ANCHOR: open_inside
+/// A folder that files are served from: its canonical path (absolute, with
+/// no symbolic links), and on Linux the folder itself, opened once at
+/// start-up, so that every request can open its file relative to it.
+pub struct ServedFolder {
+    pub path: PathBuf,
+    #[cfg(target_os = "linux")]
+    opened: File,
+}
+
+impl ServedFolder {
+    pub fn open(path: PathBuf) -> io::Result<ServedFolder> {
+        Ok(ServedFolder {
+            #[cfg(target_os = "linux")]
+            opened: File::open(&path)?,
+            path,
+        })
+    }
+}
+
+/// What a path inside a served folder leads to. Anything else (a named
+/// pipe, a device) is not served: 404.
+enum Found {
+    File(File, Metadata),
+    Folder,
+}
+
+/// Opens what `relative_path` names inside `folder`, and nothing outside it.
 ///
-/// A production server would open the file relative to the root with the
-/// operating system's help (Linux's `openat2` with `RESOLVE_BENEATH`), which
-/// also closes the short gap between this check and the `open` that follows.
+/// On Linux one system call does it all: `openat2` with `RESOLVE_BENEATH`
+/// resolves the path relative to the opened folder, follows symbolic links
+/// only as long as they stay beneath it (a link that leads out fails with
+/// `EXDEV`), and opens the file. Canonicalising the path first costs a
+/// system call for every folder on the way, and leaves a short gap between
+/// the check and the `open` in which someone could swap a link in. nginx and
+/// other modern servers work this way. `O_NONBLOCK` makes the open return
+/// at once even for a named pipe, which we then refuse after a look at what
+/// we opened; for a regular file it changes nothing.
+fn open_inside(folder: &ServedFolder, relative_path: &Path) -> Result<Found, HttpError> {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::errno::Errno;
+        use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
+        // The folder itself is `.` inside itself; an empty path is an error.
+        let path = if relative_path.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            relative_path
+        };
+        let how = OpenHow::new()
+            .flags(OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+        match openat2(&folder.opened, path, how) {
+            Ok(descriptor) => return what_was_opened(File::from(descriptor)),
+            // Linux before 5.6 has no `openat2`: the portable way below.
+            Err(Errno::ENOSYS) => {}
+            // A link out of the folder (EXDEV), a loop of links (ELOOP), a
+            // name too long: as with a missing file, there is no such file
+            // in the site.
+            Err(Errno::EXDEV | Errno::ELOOP | Errno::ENAMETOOLONG) => {
+                return Err(HttpError::NotFound);
+            }
+            Err(errno) => return Err(file_error(io::Error::from(errno))),
+        }
+    }
+    // Elsewhere: find the real location, check it, and only then open.
+    let real_path = resolve_inside(&folder.path, &folder.path.join(relative_path))?;
+    let metadata = real_path.metadata().map_err(file_error)?;
+    if metadata.is_dir() {
+        return Ok(Found::Folder);
+    }
+    // Look before we open: opening a named pipe would wait for a writer.
+    if !metadata.is_file() {
+        return Err(HttpError::NotFound);
+    }
+    what_was_opened(File::open(&real_path).map_err(file_error)?)
+}
+
+/// Looks at an opened file: a folder, a regular file, or something we do
+/// not serve.
+fn what_was_opened(file: File) -> Result<Found, HttpError> {
+    let metadata = file.metadata().map_err(file_error)?;
+    if metadata.is_dir() {
+        return Ok(Found::Folder);
+    }
+    if !metadata.is_file() {
+        return Err(HttpError::NotFound);
+    }
+    Ok(Found::File(file, metadata))
+}
+// ANCHOR_END: open_inside
+
+/// Follows every symbolic link in `path` and checks that the real location
+/// is still inside the document root. (`open_inside` uses it where there is
+/// no `openat2`; the folder listing uses it for each of its entries.)
 pub fn resolve_inside(document_root: &Path, path: &Path) -> Result<PathBuf, HttpError> {
     // Whatever stops us from finding the real location means that there is
     // no file here to serve: a missing file, a name that is too long, or a

@@ -100,7 +100,7 @@ pub fn add_entry(
     body::copy_body(reader, length, &mut form)?;
 
     let entry = parse_entry(&form)?;
-    append_entry(&config.data_folder, config.max_guestbook, &entry)?;
+    append_entry(&config.data_folder.path, config.max_guestbook, &entry)?;
     Ok(Response::see_other("/guestbook"))
     // End of exercise lesson08.
 }

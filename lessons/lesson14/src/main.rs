@@ -110,10 +110,10 @@ struct Cli {
 
 /// What every connection needs to know, gathered in one place.
 struct Config {
-    /// The folder of static files, canonical (see `files.rs`).
-    document_root: PathBuf,
+    /// The folder of static files, canonical and opened (see `files.rs`).
+    document_root: files::ServedFolder,
     /// The folder for the guestbook and uploads, canonical too.
-    data_folder: PathBuf,
+    data_folder: files::ServedFolder,
     /// The largest the guestbook's file may grow, in bytes.
     max_guestbook: u64,
     max_body_bytes: u64,
@@ -133,7 +133,7 @@ fn main() -> ExitCode {
     // The canonical path is absolute and free of symbolic links and `..`,
     // which `files.rs` needs to check that a file lies inside the root.
     let document_root = match cli.root.canonicalize() {
-        Ok(path) if path.is_dir() => path,
+        Ok(path) if path.is_dir() => files::ServedFolder::open(path),
         Ok(_) => {
             eprintln!("error: --root {} is not a folder", cli.root.display());
             return ExitCode::FAILURE;
@@ -144,8 +144,16 @@ fn main() -> ExitCode {
         }
     };
 
+    let document_root = match document_root {
+        Ok(folder) => folder,
+        Err(error) => {
+            eprintln!("error: cannot open --root {}: {error}", cli.root.display());
+            return ExitCode::FAILURE;
+        }
+    };
+
     let data_folder = match prepare_data_folder(&cli.data) {
-        Ok(path) => path,
+        Ok(folder) => folder,
         Err(error) => {
             eprintln!("error: cannot use --data {}: {error}", cli.data.display());
             return ExitCode::FAILURE;
@@ -268,10 +276,10 @@ fn answer(
     let route = route(&request.target)?;
     match (route, request.method.as_str()) {
         (Route::Echo, "POST") => echo(request, body, stream),
-        (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder),
+        (Route::Guestbook, "GET" | "HEAD") => guestbook::show(&config.data_folder.path),
         (Route::Guestbook, "POST") => guestbook::add_entry(config, request, body, stream),
         (Route::Uploads, "POST") => uploads::store(
-            &config.data_folder,
+            &config.data_folder.path,
             request,
             body,
             stream,
@@ -337,9 +345,9 @@ fn echo(
 }
 // ANCHOR_END: echo
 
-/// Creates the data folder if needed and returns its canonical path.
-fn prepare_data_folder(data_folder: &Path) -> io::Result<PathBuf> {
+/// Creates the data folder if needed and opens it by its canonical path.
+fn prepare_data_folder(data_folder: &Path) -> io::Result<files::ServedFolder> {
     fs::create_dir_all(data_folder)?;
     uploads::prepare_folder(data_folder)?;
-    data_folder.canonicalize()
+    files::ServedFolder::open(data_folder.canonicalize()?)
 }

@@ -119,7 +119,7 @@ pub fn safe_name(filename: &str) -> String {
 /// show the file as if it came from nowhere, with scripts switched off, and
 /// `X-Content-Type-Options: nosniff` stops it from guessing that a file is
 /// HTML when we said it is something else.
-pub fn serve(data_folder: &Path, request: &Request) -> Result<Response, HttpError> {
+pub fn serve(data_folder: &files::ServedFolder, request: &Request) -> Result<Response, HttpError> {
     // Exercise lesson10: serve a stored upload, sandboxed: attachment, nosniff
     let mut response = files::serve_file(data_folder, request)?;
     response
