@@ -4,6 +4,8 @@
 # nginx, side by side in one run. See tests/bench/README.md.
 #
 #     bash tests/bench/run.sh
+#     BENCH_ONE_CORE_ONLY=1 bash tests/bench/run.sh   # only the one-core table
+#     bash tests/bench/run.sh --syscalls [lessonNN]   # system calls per request
 #
 # This is a measurement, not a test: it never fails because a server is
 # slow, CI never runs it, and `cargo test` does not depend on it. Progress
@@ -14,7 +16,26 @@
 #   BENCH_DURATION     seconds per measurement        (default 5)
 #   BENCH_CONNECTIONS  the higher concurrency level   (default 32)
 #   BENCH_LOADGEN      wrk or oha                     (default: wrk if installed)
+#   BENCH_ONE_CORE_DURATION  seconds per one-core run   (default 3)
+#   BENCH_ONE_CORE_ONLY=1    run only the one-core measurement
+#   BENCH_COLD_BUILD=1       also time a cold `cargo build --workspace`
 set -euo pipefail
+
+# `--syscalls [lessonNN]`: count one lesson's system calls per request
+# under strace instead of measuring speed.
+MODE=bench
+SYSCALLS_LESSON=lesson14
+case "${1:-}" in
+    "") ;;
+    --syscalls)
+        MODE=syscalls
+        if [[ -n "${2:-}" ]]; then SYSCALLS_LESSON="$2"; fi
+        [[ "$SYSCALLS_LESSON" =~ ^lesson(0[1-9]|1[0-4])$ ]] || {
+            printf 'error: --syscalls takes a lesson, lesson01 to lesson14\n' >&2; exit 1; }
+        ;;
+    *) printf 'usage: bash tests/bench/run.sh [--syscalls [lessonNN]]\n' >&2; exit 1 ;;
+esac
+ONE_CORE_ONLY="${BENCH_ONE_CORE_ONLY:-0}"
 
 DURATION="${BENCH_DURATION:-5}"
 CONNECTIONS="${BENCH_CONNECTIONS:-32}"
@@ -23,6 +44,7 @@ CONNECTIONS="${BENCH_CONNECTIONS:-32}"
 REQUEST_TIMEOUT=2
 SMALL_SIZE=1024                  # bytes, small.html
 LARGE_SIZE=$((64 * 1024 * 1024)) # bytes, large.bin (64 MiB)
+MEDIUM_SIZE=$((1024 * 1024))     # bytes, medium.bin (1 MiB), one-core only
 START_TIMEOUT=10                 # seconds a server may take to start listening
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -90,28 +112,56 @@ trap 'exit 130' INT TERM
 
 # --- Build -------------------------------------------------------------------
 
-say "== Building the lessons (cargo build --release)"
-LESSONS=(lesson01 lesson11 lesson12)
-(cd "$REPO" && cargo build --release --quiet -p lesson01 -p lesson11 -p lesson12 >&2)
-# Lesson 13 is left out: it sends files exactly as lesson 12 does (its idea
-# is caching and ranges, which a benchmark of plain GETs never touches).
-# Lesson 14 is measured when it exists and compiles; a broken lesson14
-# must not stop the benchmark of the others.
-LESSON14_NOTE=""
-if [[ -f "$REPO/lessons/lesson14/Cargo.toml" ]]; then
-    if (cd "$REPO" && cargo build --release --quiet -p lesson14 >&2); then
-        LESSONS+=(lesson14)
-    else
-        LESSON14_NOTE="does not compile"
-    fi
-fi
 TARGET_DIR="$(cd "$REPO" && cargo metadata --format-version 1 --no-deps |
     sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 [[ -n "$TARGET_DIR" ]] || TARGET_DIR="$REPO/target"
 # Our own copies: a rebuild in the work tree during the run must not change
 # what we measure.
 mkdir -p "$WORK/bin"
-for lesson in "${LESSONS[@]}"; do cp "$TARGET_DIR/release/$lesson" "$WORK/bin/"; done
+
+# Builds one lesson (release) and copies it; fails when it does not compile.
+build_lesson() {
+    [[ -f "$REPO/lessons/$1/Cargo.toml" ]] || return 1
+    (cd "$REPO" && cargo build --release --quiet -p "$1" >&2) || return 1
+    cp "$TARGET_DIR/release/$1" "$WORK/bin/"
+}
+
+LESSONS=()
+LESSON14_NOTE=""
+if [[ "$MODE" == syscalls ]]; then
+    say "== Building $SYSCALLS_LESSON (cargo build --release)"
+    build_lesson "$SYSCALLS_LESSON" || die "$SYSCALLS_LESSON does not compile"
+elif [[ "$ONE_CORE_ONLY" != 1 ]]; then
+    say "== Building the lessons (cargo build --release)"
+    LESSONS=(lesson01 lesson11 lesson12)
+    (cd "$REPO" && cargo build --release --quiet -p lesson01 -p lesson11 -p lesson12 >&2)
+    # Lesson 13 is left out: it sends files exactly as lesson 12 does (its idea
+    # is caching and ranges, which a benchmark of plain GETs never touches).
+    # Lesson 14 is measured when it exists and compiles; a broken lesson14
+    # must not stop the benchmark of the others.
+    if [[ -f "$REPO/lessons/lesson14/Cargo.toml" ]]; then
+        if (cd "$REPO" && cargo build --release --quiet -p lesson14 >&2); then
+            LESSONS+=(lesson14)
+        else
+            LESSON14_NOTE="does not compile"
+        fi
+    fi
+    for lesson in "${LESSONS[@]}"; do cp "$TARGET_DIR/release/$lesson" "$WORK/bin/"; done
+fi
+# The one-core measurement takes every lesson; one that does not compile
+# gets a row that says so.
+ONE_CORE_LESSONS=()
+ONE_CORE_BROKEN=()
+if [[ "$MODE" == bench ]]; then
+    say "== Building lessons 01 to 14 for the one-core measurement (cargo build --release)"
+    for number in 01 02 03 04 05 06 07 08 09 10 11 12 13 14; do
+        if build_lesson "lesson$number"; then
+            ONE_CORE_LESSONS+=("lesson$number")
+        else
+            ONE_CORE_BROKEN+=("lesson$number")
+        fi
+    done
+fi
 
 # --- The document root: fixed names, sizes and contents --------------------
 
@@ -138,12 +188,14 @@ FILLER=$((SMALL_SIZE - ${#SMALL_TOP} - ${#SMALL_BOTTOM} - 8))
 # `yes` ends with SIGPIPE when `head` has enough, which is no error here.
 { yes 'diy-http benchmark: a large file, the same bytes on every run. 0123456789' || true; } |
     head -c "$LARGE_SIZE" >"$ROOT/large.bin"
-for file in small.html:"$SMALL_SIZE" large.bin:"$LARGE_SIZE"; do
+{ yes 'diy-http benchmark: a medium file, the same bytes on every run. 0123456789' || true; } |
+    head -c "$MEDIUM_SIZE" >"$ROOT/medium.bin"
+for file in small.html:"$SMALL_SIZE" large.bin:"$LARGE_SIZE" medium.bin:"$MEDIUM_SIZE"; do
     [[ "$(wc -c <"$ROOT/${file%%:*}")" -eq "${file#*:}" ]] || die "${file%%:*} has the wrong size"
 done
 # nginx's worker processes run as an unprivileged user when we are root.
 chmod 755 "$WORK" "$ROOT"
-chmod 644 "$ROOT/small.html" "$ROOT/large.bin"
+chmod 644 "$ROOT/small.html" "$ROOT/large.bin" "$ROOT/medium.bin"
 SMALL_BYTES="$(cat "$ROOT/small.html")"
 
 # --- Machine facts -----------------------------------------------------------
@@ -197,8 +249,12 @@ wait_for_http() {
 # Starts a lesson on port 0 and reads its port from `Listening on ...`.
 # stdout goes to a file (one log line per request), never to a pipe.
 start_lesson() {
-    local lesson="$1" deadline=$((SECONDS + START_TIMEOUT)) args=()
-    [[ "$lesson" != lesson01 ]] && args=(--root "$ROOT" --data "$WORK/data")
+    local lesson="$1" deadline=$((SECONDS + START_TIMEOUT)) args=() number
+    # Lessons 01-04 serve no files; --root comes with lesson 05, --data
+    # (the guestbook) with lesson 08.
+    number=$((10#${lesson#lesson}))
+    if (( number >= 5 )); then args+=(--root "$ROOT"); fi
+    if (( number >= 8 )); then args+=(--data "$WORK/data"); fi
     # Every start gets new, empty files, so that we never read the
     # previous server's port.
     rm -f "$SERVER_LOG" "$SERVER_ERR"
@@ -241,7 +297,7 @@ start_nginx() {
     cat >"$prefix/nginx.conf" <<EOF
 daemon off;
 master_process on;
-worker_processes auto;
+worker_processes $NGINX_WORKERS;
 pid $prefix/nginx.pid;
 error_log $prefix/logs/error.log warn;
 events { worker_connections 1024; }
@@ -269,6 +325,7 @@ EOF
 
 SERVER_LOG="$WORK/server.log"
 SERVER_ERR="$WORK/server.err"
+NGINX_WORKERS=auto
 
 # With one connection, client and server take turns, and how fast a turn
 # goes depends on whether the two happen to run on the same core (in a
@@ -363,6 +420,28 @@ done = function(summary, latency, requests)
 end
 EOF
 
+# Reads the BENCH line that report.lua made wrk print; sets REQUESTS,
+# BYTES, SECONDS_TAKEN, P50_MS and ERRORS.
+parse_wrk_report() {
+    local line key value
+    line="$(grep '^BENCH ' "$1" || true)"
+    [[ -n "$line" ]] || { ERRORS="no result from wrk"; return; }
+    for pair in ${line#BENCH }; do
+        key="${pair%%=*}" value="${pair#*=}"
+        case "$key" in
+            requests) REQUESTS="$value" ;;
+            bytes) BYTES="$value" ;;
+            duration_us) SECONDS_TAKEN="$(awk -v us="$value" 'BEGIN { printf "%.3f", us / 1e6 }')" ;;
+            p50_us) P50_MS="$(awk -v us="$value" 'BEGIN { printf "%.2f", us / 1e3 }')" ;;
+            connect|read|write|timeout)
+                if (( value > 0 )); then ERRORS+="${ERRORS:+, }$value $key errors"; fi ;;
+            status)
+                if (( value > 0 )); then ERRORS+="${ERRORS:+, }$value non-2xx/3xx"; fi ;;
+        esac
+    done
+    ERRORS="${ERRORS//timeout errors/timeouts}"
+}
+
 # Runs the load generator; sets REQUESTS, BYTES, SECONDS_TAKEN, P50_MS (the
 # median latency) and ERRORS (a short text, empty when there were none).
 load() {
@@ -376,24 +455,7 @@ load() {
             ERRORS="wrk failed: $(tail -n 1 "$out")"
             return
         fi
-        local line
-        line="$(grep '^BENCH ' "$out" || true)"
-        [[ -n "$line" ]] || { ERRORS="no result from wrk"; return; }
-        local key value
-        for pair in ${line#BENCH }; do
-            key="${pair%%=*}" value="${pair#*=}"
-            case "$key" in
-                requests) REQUESTS="$value" ;;
-                bytes) BYTES="$value" ;;
-                duration_us) SECONDS_TAKEN="$(awk -v us="$value" 'BEGIN { printf "%.3f", us / 1e6 }')" ;;
-                p50_us) P50_MS="$(awk -v us="$value" 'BEGIN { printf "%.2f", us / 1e3 }')" ;;
-                connect|read|write|timeout)
-                    (( value > 0 )) && ERRORS+="${ERRORS:+, }$value $key errors" ;;
-                status)
-                    (( value > 0 )) && ERRORS+="${ERRORS:+, }$value non-2xx/3xx" ;;
-            esac
-        done
-        ERRORS="${ERRORS//timeout errors/timeouts}"
+        parse_wrk_report "$out"
         ;;
     oha)
         if ! "${LOADGEN_PIN[@]}" timeout $((DURATION + 30)) oha --no-tui "${OHA_JSON[@]}" -z "${DURATION}s" -c "$connections" \
@@ -474,70 +536,383 @@ measure() {
     say "      -> $CELL $([[ "$what" == small ]] && echo req/s || echo MB/s), median latency $P50_MS ms, newcomer: $PROBE${ERRORS:+ ($ERRORS)}"
 }
 
-SERVERS=("${LESSONS[@]}" python nginx)
-ROWS=()
-for server in "${SERVERS[@]}"; do
-    NOTES=()
-    case "$server" in
-        python) command -v python3 >/dev/null || { ROWS+=("| python3 -m http.server | - | - | - | - | - | - | - | not installed |"); continue; } ;;
-        nginx) command -v nginx >/dev/null || { ROWS+=("| nginx | - | - | - | - | - | - | - | not installed |"); continue; } ;;
-    esac
-    say "== $server"
-    cells=()
-    for test in "small small.html 1" "small small.html $CONNECTIONS" \
-                "large large.bin 1" "large large.bin $CONNECTIONS"; do
-        read -r what file connections <<<"$test"
-        if [[ "$server" == lesson01 && "$what" == large ]]; then
-            cells+=("-")
-            (( connections > 1 )) && cells+=("-")
-            continue
-        fi
-        measure "$server" "$file" "$connections" "$what"
-        cells+=("$CELL")
-        # The median latency of one lone client asking for the small file
-        # tells more than its requests/s when a server stalls.
-        if [[ "$what" == small && "$connections" == 1 ]]; then
-            cells+=("$P50_MS")
-        fi
-        (( connections > 1 )) && cells+=("$PROBE")
-    done
-    name="$server"
-    case "$server" in
-        lesson01)
-            lesson01_note="serves no files (the same 11-byte greeting for every request), so small test only"
-            if [[ "$LOADGEN" == wrk ]]; then
-                lesson01_note+="; its body ends when the connection closes, which wrk also counts as a read error, one per response"
+# --- The main table: every server at c=1 and c=$CONNECTIONS ----------------
+
+if [[ "$MODE" == bench && "$ONE_CORE_ONLY" != 1 ]]; then
+    SERVERS=("${LESSONS[@]}" python nginx)
+    ROWS=()
+    for server in "${SERVERS[@]}"; do
+        NOTES=()
+        case "$server" in
+            python) command -v python3 >/dev/null || { ROWS+=("| python3 -m http.server | - | - | - | - | - | - | - | not installed |"); continue; } ;;
+            nginx) command -v nginx >/dev/null || { ROWS+=("| nginx | - | - | - | - | - | - | - | not installed |"); continue; } ;;
+        esac
+        say "== $server"
+        cells=()
+        for test in "small small.html 1" "small small.html $CONNECTIONS" \
+                    "large large.bin 1" "large large.bin $CONNECTIONS"; do
+            read -r what file connections <<<"$test"
+            if [[ "$server" == lesson01 && "$what" == large ]]; then
+                cells+=("-")
+                (( connections > 1 )) && cells+=("-")
+                continue
             fi
-            NOTES=("$lesson01_note" "${NOTES[@]}")
-            ;;
-        python) name="python3 -m http.server" ;;
-        nginx) name="nginx ($CORES workers, sendfile, access_log off)" ;;
-    esac
-    note=""
-    for item in "${NOTES[@]}"; do note+="${note:+; }$item"; done
-    row="| $name |"
-    for cell in "${cells[@]}"; do row+=" $cell |"; done
-    ROWS+=("$row ${note:-no errors} |")
-done
-[[ -n "$LESSON14_NOTE" ]] && ROWS+=("| lesson14 | - | - | - | - | - | - | - | $LESSON14_NOTE |")
+            measure "$server" "$file" "$connections" "$what"
+            cells+=("$CELL")
+            # The median latency of one lone client asking for the small file
+            # tells more than its requests/s when a server stalls.
+            if [[ "$what" == small && "$connections" == 1 ]]; then
+                cells+=("$P50_MS")
+            fi
+            (( connections > 1 )) && cells+=("$PROBE")
+        done
+        name="$server"
+        case "$server" in
+            lesson01)
+                lesson01_note="serves no files (the same 11-byte greeting for every request), so small test only"
+                if [[ "$LOADGEN" == wrk ]]; then
+                    lesson01_note+="; its body ends when the connection closes, which wrk also counts as a read error, one per response"
+                fi
+                NOTES=("$lesson01_note" "${NOTES[@]}")
+                ;;
+            python) name="python3 -m http.server" ;;
+            nginx) name="nginx ($CORES workers, sendfile, access_log off)" ;;
+        esac
+        note=""
+        for item in "${NOTES[@]}"; do note+="${note:+; }$item"; done
+        row="| $name |"
+        for cell in "${cells[@]}"; do row+=" $cell |"; done
+        ROWS+=("$row ${note:-no errors} |")
+    done
+    [[ -n "$LESSON14_NOTE" ]] && ROWS+=("| lesson14 | - | - | - | - | - | - | - | $LESSON14_NOTE |")
 
-# --- The table -----------------------------------------------------------------
+    # --- The table -----------------------------------------------------------------
 
-echo
-echo "Small file: $SMALL_SIZE bytes (small.html); large file: $((LARGE_SIZE / 1024 / 1024)) MiB (large.bin)."
-echo "Each cell: one ${DURATION}-second $LOADGEN run against a freshly started server on 127.0.0.1;"
-echo "c = concurrent keep-alive connections ($LOADGEN's own threads: 1 for c=1, $(( CORES < CONNECTIONS ? CORES : CONNECTIONS )) for c=$CONNECTIONS); request timeout ${REQUEST_TIMEOUT} s."
-if [[ "$CAN_PIN" == true ]]; then
-    echo "For c=1 the server runs on core 0 and $LOADGEN on core 1 (taskset); for c=$CONNECTIONS nobody is pinned."
-else
-    echo "Nobody is pinned to a core (no taskset, or a single core)."
+    echo
+    echo "Small file: $SMALL_SIZE bytes (small.html); large file: $((LARGE_SIZE / 1024 / 1024)) MiB (large.bin)."
+    echo "Each cell: one ${DURATION}-second $LOADGEN run against a freshly started server on 127.0.0.1;"
+    echo "c = concurrent keep-alive connections ($LOADGEN's own threads: 1 for c=1, $(( CORES < CONNECTIONS ? CORES : CONNECTIONS )) for c=$CONNECTIONS); request timeout ${REQUEST_TIMEOUT} s."
+    if [[ "$CAN_PIN" == true ]]; then
+        echo "For c=1 the server runs on core 0 and $LOADGEN on core 1 (taskset); for c=$CONNECTIONS nobody is pinned."
+    else
+        echo "Nobody is pinned to a core (no taskset, or a single core)."
+    fi
+    echo "MB/s = 10^6 bytes of response (head and body) per second. A $LOADGEN timeout is a response that took longer"
+    echo "than ${REQUEST_TIMEOUT} s; a request that is never answered shows up nowhere in $LOADGEN's numbers. Hence the newcomer columns:"
+    echo "one more client (curl) asks for the small page ${PROBE_DELAY} s into the c=$CONNECTIONS run and gives up after ${PROBE_TIMEOUT} s."
+    echo
+    echo "| server | small req/s, c=1 | small median latency ms, c=1 | small req/s, c=$CONNECTIONS | newcomer's wait for the small page during small c=$CONNECTIONS | large MB/s, c=1 | large MB/s, c=$CONNECTIONS | newcomer's wait for the small page during large c=$CONNECTIONS | notes (errors and timeouts as $LOADGEN reports them) |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    for row in "${ROWS[@]}"; do echo "$row"; done
+    echo
+    for fact in "${FACTS[@]}"; do echo "- $fact"; done
 fi
-echo "MB/s = 10^6 bytes of response (head and body) per second. A $LOADGEN timeout is a response that took longer"
-echo "than ${REQUEST_TIMEOUT} s; a request that is never answered shows up nowhere in $LOADGEN's numbers. Hence the newcomer columns:"
-echo "one more client (curl) asks for the small page ${PROBE_DELAY} s into the c=$CONNECTIONS run and gives up after ${PROBE_TIMEOUT} s."
-echo
-echo "| server | small req/s, c=1 | small median latency ms, c=1 | small req/s, c=$CONNECTIONS | newcomer's wait for the small page during small c=$CONNECTIONS | large MB/s, c=1 | large MB/s, c=$CONNECTIONS | newcomer's wait for the small page during large c=$CONNECTIONS | notes (errors and timeouts as $LOADGEN reports them) |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
-for row in "${ROWS[@]}"; do echo "$row"; done
-echo
-for fact in "${FACTS[@]}"; do echo "- $fact"; done
+
+# --- One core: every lesson next to nginx with one worker --------------------
+
+# Every server on core 0 (taskset -c 0), wrk with one thread and 10
+# keep-alive connections on core 1, BENCH_ONE_CORE_DURATION seconds per
+# run; three tests per server, three rounds, the median of the three.
+OC_DURATION="${BENCH_ONE_CORE_DURATION:-3}"
+OC_CONNECTIONS=10
+OC_ROUNDS=3
+OC_SERVER_PIN=()
+OC_LOAD_PIN=()
+if [[ "$CAN_PIN" == true ]]; then
+    OC_SERVER_PIN=(taskset -c 0)
+    OC_LOAD_PIN=(taskset -c 1)
+fi
+
+# The path a test asks for: lessons 01-04 serve no files, only `/`.
+oc_path() {
+    local server="$1" test="$2"
+    if [[ "$server" =~ ^lesson0[1-4]$ ]]; then
+        echo ""
+    elif [[ "$test" == medium ]]; then
+        echo medium.bin
+    else
+        echo small.html
+    fi
+}
+
+# Checks the answer before a run; sets CHECK_GOT.
+oc_check() {
+    local server="$1" test="$2" path status
+    path="$(oc_path "$server" "$test")"
+    rm -f "$WORK/check.body"
+    status="$(curl -s --max-time 10 -o "$WORK/check.body" -w '%{http_code} %{size_download}' \
+        "http://127.0.0.1:$PORT/$path" 2>&1)" || true
+    CHECK_GOT="$status bytes"
+    case "$path" in
+        "") [[ "$status" == 200\ * ]] ;;
+        small.html) [[ "$status" == "200 $SMALL_SIZE" ]] && cmp -s "$WORK/check.body" "$ROOT/small.html" ;;
+        medium.bin) [[ "$status" == "200 $MEDIUM_SIZE" ]] && cmp -s "$WORK/check.body" "$ROOT/medium.bin" ;;
+    esac
+}
+
+# One wrk run; sets REQUESTS, BYTES, SECONDS_TAKEN and ERRORS.
+oc_wrk() {
+    local url="$1" test="$2" out="$WORK/oc-wrk.out" header=()
+    [[ "$test" == close ]] && header=(-H "Connection: close")
+    REQUESTS=0 BYTES=0 SECONDS_TAKEN=1 P50_MS="-" ERRORS=""
+    if ! "${OC_LOAD_PIN[@]}" timeout $((OC_DURATION + 30)) wrk -t1 -c"$OC_CONNECTIONS" -d"${OC_DURATION}s" \
+        --timeout "${REQUEST_TIMEOUT}s" "${header[@]}" -s "$WORK/report.lua" "$url" >"$out" 2>&1; then
+        ERRORS="wrk failed: $(tail -n 1 "$out")"
+        return
+    fi
+    parse_wrk_report "$out"
+}
+
+# The median of the numbers among the words of $1 ("-" when there are none).
+median() {
+    tr ' ' '\n' <<<"$1" | { grep -E '^[0-9]+(\.[0-9]+)?$' || true; } | sort -n |
+        awk '{ v[NR] = $1 } END {
+            if (NR == 0) print "-"
+            else if (NR % 2) print v[(NR + 1) / 2]
+            else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# "0.67×", or "-" when either number is missing.
+ratio() {
+    if [[ "$1" =~ ^[0-9.]+$ && "$2" =~ ^[0-9.]+$ ]] && [[ "$2" != 0 ]]; then
+        awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f×", a / b }'
+    else
+        echo "-"
+    fi
+}
+
+declare -A OC_VALUES=() OC_ERRS=()
+OC_HWM_KB=0
+
+# One run on a freshly started server: records the number and any problem.
+oc_measure() {
+    local server="$1" test="$2" round="$3" key="$1 $2" value=failed problem="" url hwm
+    SERVER_PIN=("${OC_SERVER_PIN[@]}")
+    if ! start_server "$server"; then
+        problem="did not start"
+    elif ! oc_check "$server" "$test"; then
+        problem="wrong answer before the run (got: $CHECK_GOT), not measured"
+        value="wrong answer"
+    else
+        url="http://127.0.0.1:$PORT/$(oc_path "$server" "$test")"
+        oc_wrk "$url" "$test"
+        if [[ "$test" == medium ]]; then
+            value="$(awk -v b="$BYTES" -v s="$SECONDS_TAKEN" 'BEGIN { printf "%.0f", b / s / 1e6 }')"
+        else
+            value="$(awk -v n="$REQUESTS" -v s="$SECONDS_TAKEN" 'BEGIN { printf "%.0f", n / s }')"
+        fi
+        problem="$ERRORS"
+        if [[ "$server" == lesson14 && "$test" == keepalive ]]; then
+            hwm="$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null || true)"
+            if [[ -n "$hwm" ]] && (( hwm > OC_HWM_KB )); then OC_HWM_KB="$hwm"; fi
+        fi
+        sleep 0.2
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            problem+="${problem:+, }the server died"
+        fi
+    fi
+    stop_server "$SERVER_PID"; SERVER_PID=""
+    OC_VALUES["$key"]+=" $value"
+    if [[ -n "$problem" ]]; then
+        OC_ERRS["$key"]+="${OC_ERRS[$key]:+; }round $round: $problem"
+    fi
+    say "      -> $value${problem:+ ($problem)}"
+}
+
+# The grader's own speed: all of lesson14's checks against the copied
+# lesson14, which the grader starts itself.
+grader_speed() {
+    if [[ ! -x "$WORK/bin/lesson14" ]]; then
+        echo "grader: not measured (lesson14 does not compile)"
+        return
+    fi
+    say "== The grader's speed (cargo build --release -p grader; grader lesson14)"
+    if ! (cd "$REPO" && cargo build --release --quiet -p grader >&2); then
+        echo "grader: not measured (it does not compile)"
+        return
+    fi
+    cp "$TARGET_DIR/release/grader" "$WORK/bin/"
+    local cmd start end passed failed
+    cmd="$WORK/bin/lesson14 --port {port} --root {root} --data {data} --head-timeout {head_timeout}"
+    cmd+=" --body-timeout {body_timeout} --min-body-rate {min_body_rate} --max-guestbook {max_guestbook}"
+    cmd+=" --max-body {max_body} --max-storage {max_storage} --idle-timeout {idle_timeout}"
+    cmd+=" --max-connections {max_connections} --access-log {access_log}"
+    start="$(date +%s.%N)"
+    (cd "$WORK" && "$WORK/bin/grader" lesson14 --format json --cmd "$cmd" >"$WORK/grader.json" 2>"$WORK/grader.err") || true
+    end="$(date +%s.%N)"
+    read -r passed failed < <(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(r["passed"], r["failed"])' \
+        "$WORK/grader.json" 2>/dev/null || echo "- -")
+    if [[ "$passed" == - ]]; then
+        echo "grader: no result ($(tail -n 1 "$WORK/grader.err"))"
+        return
+    fi
+    echo "grader: $((passed + failed)) checks of lesson14 in $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s$( ((failed > 0)) && echo " ($failed failed)")"
+}
+
+cold_build() {
+    if [[ "${BENCH_COLD_BUILD:-0}" != 1 ]]; then
+        echo "cold cargo build --workspace: skipped (set BENCH_COLD_BUILD=1 to measure it)"
+        return
+    fi
+    say "== A cold build (cargo build --workspace into an empty target folder)"
+    local dir start end
+    dir="$(mktemp -d "${TMPDIR:-/tmp}/diy-http-cold.XXXXXX")"
+    start="$(date +%s.%N)"
+    if (cd "$REPO" && CARGO_TARGET_DIR="$dir" cargo build --workspace --quiet >&2); then
+        end="$(date +%s.%N)"
+        echo "cold cargo build --workspace: $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s"
+    else
+        echo "cold cargo build --workspace: failed"
+    fi
+    rm -rf "$dir"
+}
+
+one_core() {
+    if ! command -v wrk >/dev/null; then
+        echo
+        echo "One core: skipped, it needs wrk (Debian/Ubuntu: apt-get install wrk)"
+        return
+    fi
+    local servers=() server test round name note row base nginx_cell cell
+    local tests=(keepalive close medium)
+    command -v nginx >/dev/null && servers+=(nginx)
+    command -v python3 >/dev/null && servers+=(python)
+    servers+=("${ONE_CORE_LESSONS[@]}")
+    NGINX_WORKERS=1
+    for round in $(seq "$OC_ROUNDS"); do
+        say "== One core, round $round of $OC_ROUNDS"
+        for server in "${servers[@]}"; do
+            for test in "${tests[@]}"; do
+                if [[ "$server" =~ ^lesson0[1-4]$ && "$test" == medium ]]; then continue; fi
+                say "   $server: $test, ${OC_DURATION}s"
+                oc_measure "$server" "$test" "$round"
+            done
+        done
+    done
+
+    declare -A median_of=()
+    for server in "${servers[@]}"; do
+        for test in "${tests[@]}"; do
+            median_of["$server $test"]="$(median "${OC_VALUES[$server $test]:-}")"
+        done
+    done
+
+    echo
+    echo "One core: every server pinned to core 0 (taskset -c 0), the load on core 1: wrk -t1 -c$OC_CONNECTIONS -d${OC_DURATION}s."
+    echo "Small file: $SMALL_SIZE bytes (small.html), keep-alive and with \"Connection: close\"; 1 MiB: $MEDIUM_SIZE bytes (medium.bin), keep-alive."
+    echo "Each cell: the median of $OC_ROUNDS rounds, a freshly started server for every run; ratio = the server's number divided by nginx's."
+    echo "MB/s = 10^6 bytes of response (head and body) per second. Lessons 01-04 serve no files: they get \`/\`, and no 1 MiB test."
+    [[ "$CAN_PIN" == true ]] || echo "Nobody is pinned to a core (no taskset, or a single core)."
+    echo
+    echo "| server | small keep-alive req/s | ratio | small close req/s | ratio | 1 MiB MB/s | ratio | notes |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    command -v nginx >/dev/null || echo "| nginx (1 worker) | - | - | - | - | - | - | not installed |"
+    command -v python3 >/dev/null || echo "| python3 -m http.server | - | - | - | - | - | - | not installed |"
+    for server in "${servers[@]}"; do
+        case "$server" in
+            nginx) name="nginx (1 worker, sendfile, tcp_nopush, access_log off)" ;;
+            python) name="python3 -m http.server" ;;
+            *) name="$server" ;;
+        esac
+        note=""
+        [[ "$server" =~ ^lesson0[1-4]$ ]] && note="no files yet: /"
+        row="| $name |"
+        for test in "${tests[@]}"; do
+            cell="${median_of[$server $test]}"
+            nginx_cell="${median_of[nginx $test]:-}"
+            if [[ "$server" =~ ^lesson0[1-4]$ && "$test" == medium ]]; then
+                row+=" - | - |"
+            else
+                row+=" $cell | $(ratio "$cell" "$nginx_cell") |"
+            fi
+            base="${OC_ERRS[$server $test]:-}"
+            if [[ -n "$base" ]]; then
+                case "$test" in
+                    keepalive) base="small keep-alive: $base" ;;
+                    close) base="small close: $base" ;;
+                    medium) base="1 MiB: $base" ;;
+                esac
+                note+="${note:+; }$base"
+            fi
+        done
+        echo "$row ${note:-no errors} |"
+    done
+    for server in "${ONE_CORE_BROKEN[@]}"; do
+        echo "| $server | - | - | - | - | - | - | does not compile |"
+    done
+    echo
+    if (( OC_HWM_KB > 0 )); then
+        echo "lesson14 peak RSS under load: $(awk -v k="$OC_HWM_KB" 'BEGIN { printf "%.1f", k / 1024 }') MiB"
+    else
+        echo "lesson14 peak RSS under load: not measured"
+    fi
+    echo
+    grader_speed
+    cold_build
+    if [[ "$ONE_CORE_ONLY" == 1 ]]; then
+        echo
+        for fact in "${FACTS[@]}"; do echo "- $fact"; done
+    fi
+}
+
+# --- System calls per request ------------------------------------------------
+
+SYSCALLS_REQUESTS=5000
+
+syscalls() {
+    command -v strace >/dev/null || die "strace is not installed (Debian/Ubuntu: apt-get install strace)"
+    command -v wrk >/dev/null || die "--syscalls needs wrk (Debian/Ubuntu: apt-get install wrk)"
+    local lesson="$SYSCALLS_LESSON" path child out="$WORK/strace.out" log_lines
+    path="$(oc_path "$lesson" keepalive)"
+    cat >"$WORK/stop.lua" <<LUA
+-- Stops after $SYSCALLS_REQUESTS responses, then prints the totals.
+local count = 0
+response = function(status, headers, body)
+    count = count + 1
+    if count >= $SYSCALLS_REQUESTS then wrk.thread:stop() end
+end
+LUA
+    cat "$WORK/report.lua" >>"$WORK/stop.lua"
+    say "== $lesson under strace -f -c, on core 0"
+    SERVER_PIN=("${OC_SERVER_PIN[@]}" strace -f -c -o "$out")
+    start_lesson "$lesson" || die "$lesson did not start under strace"
+    oc_check "$lesson" keepalive || die "wrong answer to /$path: $CHECK_GOT"
+    say "   wrk -t1 -c10 -d2s, keep-alive, /$path, stopping after $SYSCALLS_REQUESTS responses"
+    REQUESTS=0 BYTES=0 SECONDS_TAKEN=1 P50_MS="-" ERRORS=""
+    "${OC_LOAD_PIN[@]}" timeout 40 wrk -t1 -c10 -d2s --timeout "${REQUEST_TIMEOUT}s" -s "$WORK/stop.lua" \
+        "http://127.0.0.1:$PORT/$path" >"$WORK/oc-wrk.out" 2>&1 || die "wrk failed: $(tail -n 1 "$WORK/oc-wrk.out")"
+    parse_wrk_report "$WORK/oc-wrk.out"
+    (( REQUESTS > 0 )) || die "wrk got no responses"
+    # SERVER_PID is strace (taskset execs it); the server is its child.
+    sleep 0.5
+    child="$(pgrep -P "$SERVER_PID" | head -n 1 || true)"
+    [[ -n "$child" ]] || die "the server is gone before SIGINT"
+    kill -INT "$child"
+    for _ in $(seq 100); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    stop_server "$SERVER_PID"; SERVER_PID=""
+    [[ -s "$out" ]] || die "strace wrote no summary"
+    log_lines="$(grep -vc '^Listening on' "$SERVER_LOG" || true)"
+    echo
+    echo "$lesson under \`strace -f -c\` (core 0): $REQUESTS keep-alive requests for /$path counted by wrk"
+    echo "(wrk -t1 -c10, core 1, stops after $SYSCALLS_REQUESTS responses or 2 s)${ERRORS:+; wrk: $ERRORS}; the server logged $log_lines requests (the"
+    echo "check with curl included). Calls per request = calls / $REQUESTS, start and shutdown included; only calls with at least 0.05 per request."
+    echo
+    echo "| system call | calls per request |"
+    echo "| --- | ---: |"
+    awk -v n="$REQUESTS" '
+        /^-+/ { dashes++; next }
+        dashes == 1 && NF >= 5 && $4 ~ /^[0-9]+$/ { calls[$NF] = $4; total += $4 }
+        END {
+            for (name in calls) if (calls[name] / n >= 0.05) printf "%s %.1f %d\n", name, calls[name] / n, calls[name]
+            printf "TOTAL %.1f %d\n", total / n, total > "/dev/stderr"
+        }' "$out" 2>"$WORK/strace.total" | sort -k3,3nr | awk '{ printf "| `%s` | %s |\n", $1, $2 }'
+    awk '{ printf "| total (all calls) | %s |\n", $2 }' "$WORK/strace.total"
+}
+
+case "$MODE" in
+    syscalls) syscalls ;;
+    bench) one_core ;;
+esac
