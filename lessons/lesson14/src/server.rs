@@ -9,6 +9,11 @@
 //! a quick 503 Service Unavailable instead of waiting in a queue that could
 //! grow without end.
 //!
+//! Since lesson 14, a thread that has finished its connection does not
+//! end: it waits a while for the next one (`hand_over`), because starting
+//! a thread for every connection turned out to be most of the work when
+//! every request comes on a new connection.
+//!
 //! Production servers such as nginx go further: instead of a thread that
 //! sleeps while its client is slow, one thread watches thousands of
 //! connections at once and works on whichever is ready ("event-driven", with
@@ -16,11 +21,12 @@
 //! That scales to far more connections, at the price of code that is harder
 //! to follow than the plain loop in `connection.rs`.
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::Config;
 use crate::connection;
@@ -42,6 +48,17 @@ pub struct Server {
     open_connections: Mutex<usize>,
     /// Signalled whenever a connection closes, for the shutdown to wait on.
     connection_closed: Condvar,
+    /// Connections that wait for a thread, and the threads that wait for
+    /// a connection (see `hand_over`).
+    workers: Mutex<Workers>,
+    /// Signalled when a connection is put into `workers`.
+    connection_waiting: Condvar,
+}
+
+/// The threads that have finished a connection and wait for the next one.
+struct Workers {
+    idle: usize,
+    waiting: VecDeque<(TcpStream, ConnectionSlot)>,
 }
 
 impl Server {
@@ -52,6 +69,11 @@ impl Server {
             shutting_down: AtomicBool::new(false),
             open_connections: Mutex::new(0),
             connection_closed: Condvar::new(),
+            workers: Mutex::new(Workers {
+                idle: 0,
+                waiting: VecDeque::new(),
+            }),
+            connection_waiting: Condvar::new(),
         }
     }
 
@@ -145,7 +167,7 @@ impl Drop for ConnectionSlot {
 // ANCHOR_END: slot_drop
 
 // ANCHOR: serve
-/// The accept loop: every connection gets a thread of its own, until the
+/// The accept loop: every connection is handed to a thread, until the
 /// server shuts down. Returns when the last connection has closed (or the
 /// grace period is over).
 pub fn serve(listener: TcpListener, server: Arc<Server>) {
@@ -164,19 +186,7 @@ pub fn serve(listener: TcpListener, server: Arc<Server>) {
             connection::refuse_connection(stream, &server.config);
             continue;
         };
-        let spawned = thread::Builder::new()
-            .name("connection".to_owned())
-            .spawn(move || {
-                if let Err(error) = connection::handle_connection(stream, &slot.server) {
-                    eprintln!("connection ended early: {error}");
-                }
-                // `slot` is dropped here, which frees it.
-            });
-        if let Err(error) = spawned {
-            // The closure, with the stream and the slot in it, is dropped,
-            // which closes the connection and frees the slot.
-            eprintln!("could not start a thread for a connection: {error}");
-        }
+        server.hand_over(stream, slot);
     }
     // Closing the listener first means that a client who connects during
     // the shutdown is refused at once, instead of waiting in the queue for
@@ -185,3 +195,88 @@ pub fn serve(listener: TcpListener, server: Arc<Server>) {
     server.wait_for_open_connections();
 }
 // ANCHOR_END: serve
+
+// ANCHOR: workers
+/// How long a thread that has finished its connection waits for the next
+/// one before it ends.
+const WORKER_IDLE_TIME: Duration = Duration::from_secs(10);
+
+impl Server {
+    /// Gives a new connection to a thread: to one that waits for work if
+    /// there is one, otherwise to a new thread.
+    ///
+    /// Starting a thread costs about a dozen system calls (a stack is
+    /// mapped, protected, and unmapped again at the end). With
+    /// `Connection: close`, every request is a new connection, and that
+    /// start-up was most of the work. So a thread that has finished its
+    /// connection does not end: it waits a while for the next one. The
+    /// number of threads still never exceeds `--max-connections`, because
+    /// a new one starts only when no thread is idle.
+    fn hand_over(self: &Arc<Server>, stream: TcpStream, slot: ConnectionSlot) {
+        let mut workers = self.workers();
+        if workers.idle > workers.waiting.len() {
+            workers.waiting.push_back((stream, slot));
+            // Unlock before waking the thread, so that it does not wake up
+            // only to wait for the lock we still hold.
+            drop(workers);
+            self.connection_waiting.notify_one();
+            return;
+        }
+        drop(workers);
+        let server = Arc::clone(self);
+        let spawned = thread::Builder::new()
+            .name("connection".to_owned())
+            .spawn(move || server.work(stream, slot));
+        if let Err(error) = spawned {
+            // The closure, with the stream and the slot in it, is dropped,
+            // which closes the connection and frees the slot.
+            eprintln!("could not start a thread for a connection: {error}");
+        }
+    }
+
+    /// A thread's life: serve a connection, then the next one, until none
+    /// comes for `WORKER_IDLE_TIME` or the server shuts down.
+    fn work(&self, mut stream: TcpStream, mut slot: ConnectionSlot) {
+        loop {
+            if let Err(error) = connection::handle_connection(stream, self) {
+                eprintln!("connection ended early: {error}");
+            }
+            // Dropping the slot frees it, before we wait for the next one.
+            drop(slot);
+            let Some((next_stream, next_slot)) = self.next_connection() else {
+                return;
+            };
+            (stream, slot) = (next_stream, next_slot);
+        }
+    }
+
+    /// Waits for the accept loop to hand over a connection.
+    fn next_connection(&self) -> Option<(TcpStream, ConnectionSlot)> {
+        let mut workers = self.workers();
+        workers.idle += 1;
+        let deadline = Instant::now() + WORKER_IDLE_TIME;
+        let next = loop {
+            if let Some(next) = workers.waiting.pop_front() {
+                break Some(next);
+            }
+            let time_left = deadline.saturating_duration_since(Instant::now());
+            if self.is_shutting_down() || time_left.is_zero() {
+                break None;
+            }
+            workers = self
+                .connection_waiting
+                .wait_timeout(workers, time_left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        };
+        workers.idle -= 1;
+        next
+    }
+
+    /// Locks the list of idle threads and waiting connections (a poisoned
+    /// lock is used anyway, as for `open_connections`).
+    fn workers(&self) -> MutexGuard<'_, Workers> {
+        self.workers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+// ANCHOR_END: workers
