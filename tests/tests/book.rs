@@ -54,8 +54,9 @@ const LARGE_STEPS: &[(u8, u8, &str)] = &[(
     13,
     14,
     "issue 10 added the speed work (openat2, one peer-address lookup per \
-     connection) to lesson 14; it is one idea of its own and should become \
-     lesson 15, \"Where the time goes\"",
+     connection, small files in the head's write, TCP_CORK, threads that \
+     wait for the next connection) to lesson 14; it is one idea of its own \
+     and should become lesson 15, \"Where the time goes\"",
 )];
 
 /// The most 45-minute periods a lesson may take.

@@ -49,11 +49,13 @@ pub fn handle_connection(stream: TcpStream, server: &Server) -> io::Result<()> {
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
     // ANCHOR: nodelay
     // Nagle's algorithm makes the kernel hold back a small write until the
-    // client has acknowledged the previous one. A file's head and body are
+    // client has acknowledged the previous one. A file's head and body were
     // two writes, and a client acknowledges the head only when its
     // delayed-acknowledgement timer runs out (40 ms on Linux): every small
     // file would wait that long. Servers that care about speed switch Nagle
-    // off for their connections, and so do we.
+    // off for their connections, and so do we. (`write_to` now also joins
+    // head and body where it can; Nagle stays off, as in nginx, so that the
+    // last piece of a response is never held back.)
     stream.set_nodelay(true)?;
     // ANCHOR_END: nodelay
     // The client's address, for the access log. Asked once here rather than

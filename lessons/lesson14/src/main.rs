@@ -8,7 +8,7 @@
 //! - `--access-log` writes one line per request in the Common Log Format
 //!   that log tools understand.
 //!
-//! It is also fast where it counts: a file goes from the disk to the
+//! It is also fast where it counts: a large file goes from the disk to the
 //! network through the kernel, without passing through our memory (see
 //! `Response::write_to`), and small responses are not held back by
 //! Nagle's algorithm (`connection.rs`). A small file leaves in one write

@@ -111,9 +111,10 @@ pub struct Response {
 #[derive(Debug)]
 pub enum Body {
     Bytes(Vec<u8>),
-    /// A file and its length. It goes from the disk to the connection
-    /// without being read into memory (see `send_file`), so even a huge
-    /// file needs no memory of ours.
+    /// A file and its length. A large one goes from the disk to the
+    /// connection without being read into memory (see `send_file`), so even
+    /// a huge file needs no memory of ours; a small one is copied into the
+    /// head's buffer (see `write_to`).
     File {
         file: File,
         length: u64,
@@ -335,14 +336,20 @@ impl Response {
             }
             // ANCHOR: small_file
             // A small file is read into the same buffer as the head and goes
-            // out in one write: one TCP segment, so the client is woken once
-            // per response instead of twice. Reading 16 KiB costs less than
-            // the second `send` it saves.
-            Body::File { file, length } if length <= SMALL_FILE => {
-                message.reserve(length as usize);
-                let copied = file.take(length).read_to_end(&mut message)? as u64;
-                if copied < length {
-                    return Err(file_became_shorter());
+            // out with it in one write, so the client is woken once per
+            // response instead of twice. A `read` takes the place of the
+            // `sendfile`, so this costs no extra system call.
+            Body::File { mut file, length } if length <= SMALL_FILE => {
+                let head_length = message.len();
+                message.resize(head_length + length as usize, 0);
+                // `read_exact` fills the space behind the head with one
+                // `read`, and fails if the file has become shorter.
+                let space = message.get_mut(head_length..).unwrap_or_default();
+                if let Err(error) = file.read_exact(space) {
+                    if error.kind() == io::ErrorKind::UnexpectedEof {
+                        return Err(file_became_shorter());
+                    }
+                    return Err(error);
                 }
                 stream.write_all(&message)?;
                 *body_sent = length;
@@ -351,13 +358,14 @@ impl Response {
             // ANCHOR_END: small_file
             // ANCHOR: corked
             // A larger file goes from the disk to the socket with `sendfile`.
-            // The "cork" (see `set_cork`) holds the head back until the body
-            // follows, so that the two fill whole segments together.
+            // The "cork" (see `Cork`) holds the head back until the body
+            // follows, so that the two fill whole segments together. It
+            // comes out when `_cork` is dropped, at the end of this arm,
+            // also when sending fails halfway.
             Body::File { file, length } => {
-                set_cork(stream, true)?;
+                let _cork = Cork::put_in(stream)?;
                 stream.write_all(&message)?;
                 let copied = send_file(&file, length, stream, body_sent)?;
-                set_cork(stream, false)?;
                 if copied < length {
                     return Err(file_became_shorter());
                 }
@@ -380,12 +388,34 @@ fn file_became_shorter() -> io::Error {
 }
 
 // ANCHOR: set_cork
+/// A corked socket, for as long as this value lives (a guard, like
+/// lesson 12's `ConnectionSlot`).
+struct Cork<'a> {
+    stream: &'a TcpStream,
+}
+
+impl<'a> Cork<'a> {
+    fn put_in(stream: &'a TcpStream) -> io::Result<Cork<'a>> {
+        set_cork(stream, true)?;
+        Ok(Cork { stream })
+    }
+}
+
+impl Drop for Cork<'_> {
+    /// Taking the cork out sends what is left at once. If that fails, the
+    /// connection is broken anyway, and its error shows up elsewhere.
+    fn drop(&mut self) {
+        let _ = set_cork(self.stream, false);
+    }
+}
+
 /// Puts the cork in (`true`) or takes it out (`false`).
 ///
 /// With `TCP_NODELAY` (see `connection.rs`) every write leaves at once, even
 /// a short head that would fit into one segment with the start of the body.
 /// A corked socket waits instead: it sends only full segments, and what is
-/// left when the cork comes out. nginx does the same (its `tcp_nopush`).
+/// left when the cork comes out (or after 200 ms, Linux's limit for a
+/// forgotten cork). nginx does the same (its `tcp_nopush`).
 /// `TCP_CORK` exists on Linux only, and std has no method for it, so we set
 /// it through the `socket2` crate; elsewhere the head simply goes out alone.
 #[cfg(target_os = "linux")]

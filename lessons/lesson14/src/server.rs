@@ -235,25 +235,29 @@ impl Server {
     }
 
     /// A thread's life: serve a connection, then the next one, until none
-    /// comes for `WORKER_IDLE_TIME` or the server shuts down.
+    /// comes for `WORKER_IDLE_TIME`. (At a shutdown, an idle thread simply
+    /// ends with the program.)
     fn work(&self, mut stream: TcpStream, mut slot: ConnectionSlot) {
         loop {
             if let Err(error) = connection::handle_connection(stream, self) {
                 eprintln!("connection ended early: {error}");
             }
-            // Dropping the slot frees it, before we wait for the next one.
-            drop(slot);
-            let Some((next_stream, next_slot)) = self.next_connection() else {
+            let Some((next_stream, next_slot)) = self.next_connection(slot) else {
                 return;
             };
             (stream, slot) = (next_stream, next_slot);
         }
     }
 
-    /// Waits for the accept loop to hand over a connection.
-    fn next_connection(&self) -> Option<(TcpStream, ConnectionSlot)> {
+    /// Frees the slot of the finished connection and waits for the accept
+    /// loop to hand over the next one.
+    fn next_connection(&self, finished: ConnectionSlot) -> Option<(TcpStream, ConnectionSlot)> {
         let mut workers = self.workers();
         workers.idle += 1;
+        // The slot is freed only now that this thread counts as idle: the
+        // accept loop may reuse the slot at once, and must then find this
+        // thread instead of starting another one.
+        drop(finished);
         let deadline = Instant::now() + WORKER_IDLE_TIME;
         let next = loop {
             if let Some(next) = workers.waiting.pop_front() {
