@@ -342,8 +342,10 @@ impl Response {
             Body::File { mut file, length } if length <= SMALL_FILE => {
                 let head_length = message.len();
                 message.resize(head_length + length as usize, 0);
-                // `read_exact` fills the space behind the head with one
-                // `read`, and fails if the file has become shorter.
+                // `read_exact` fills the space behind the head (usually with
+                // one `read`), and fails if the file has become shorter.
+                // `get_mut` cannot fail after `resize`; we use it because
+                // the workspace forbids indexing with `[..]`.
                 let space = message.get_mut(head_length..).unwrap_or_default();
                 if let Err(error) = file.read_exact(space) {
                     if error.kind() == io::ErrorKind::UnexpectedEof {

@@ -214,6 +214,7 @@ impl Server {
     /// a new one starts only when no thread is idle.
     fn hand_over(self: &Arc<Server>, stream: TcpStream, slot: ConnectionSlot) {
         let mut workers = self.workers();
+        // Is there an idle thread that no waiting connection has claimed?
         if workers.idle > workers.waiting.len() {
             workers.waiting.push_back((stream, slot));
             // Unlock before waking the thread, so that it does not wake up
