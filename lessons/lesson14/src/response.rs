@@ -372,8 +372,9 @@ impl Response {
                     return Err(file_became_shorter());
                 }
                 message.len() as u64 + copied
-            } // ANCHOR_END: corked
+            }
         };
+        // ANCHOR_END: corked
         stream.flush()?;
         Ok(bytes_sent)
     }

@@ -211,7 +211,8 @@ impl Server {
     /// start-up was most of the work. So a thread that has finished its
     /// connection does not end: it waits a while for the next one. The
     /// number of threads still never exceeds `--max-connections`, because
-    /// a new one starts only when no thread is idle.
+    /// a new one starts only when every idle thread already has a
+    /// connection waiting for it.
     fn hand_over(self: &Arc<Server>, stream: TcpStream, slot: ConnectionSlot) {
         let mut workers = self.workers();
         // Is there an idle thread that no waiting connection has claimed?
