@@ -55,8 +55,11 @@ const LARGE_STEPS: &[(u8, u8, &str)] = &[(
     14,
     "issue 10 added the speed work (openat2, one peer-address lookup per \
      connection, small files in the head's write, TCP_CORK, threads that \
-     wait for the next connection) to lesson 14; it is one idea of its own \
-     and should become lesson 15, \"Where the time goes\"",
+     wait for the next connection, and the event loop) to lesson 14; it is \
+     two ideas of their own and should become lessons 15 (\"Where the time \
+     goes\") and 16 (\"One thread, many connections\") once the grader \
+     can grade a lesson that adds no new HTTP rule (see the closing note of \
+     issue 10)",
 )];
 
 /// The most 45-minute periods a lesson may take.

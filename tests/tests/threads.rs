@@ -1,7 +1,9 @@
-//! Lesson 14 reuses its threads: a thread that has finished a connection
-//! serves the next one, instead of ending and leaving the next connection
-//! to a new thread (lessons 12 and 13). And however connections come and
-//! go, there are never more connection threads than `--max-connections`.
+//! Lesson 14 serves connections without a thread each: on Linux its event
+//! loop answers simple requests itself, so connections that are open at
+//! the same time, and connections that come one after the other, need no
+//! new threads (lessons 12 and 13 start one per connection). And however
+//! connections come and go, there are never more connection threads than
+//! `--max-connections`.
 //!
 //! The test opens connections one after the other. Each asks for a page
 //! with keep-alive and, once the answer is in, looks at the server's
@@ -113,7 +115,7 @@ fn lesson14_serves_one_connection_after_another_with_the_same_threads() {
 }
 
 /// The other side: lesson 13 starts a thread for every connection, and the
-/// test above sees each of them.
+/// tests here see each of them.
 #[test]
 fn lesson13_starts_a_thread_for_every_connection() {
     let Some(seen) = threads_seen(13) else {
@@ -126,4 +128,53 @@ fn lesson13_starts_a_thread_for_every_connection() {
         "lesson13: {:?}",
         seen.new_threads
     );
+}
+
+/// Opens `--max-connections` connections at once, asks for a page on each
+/// and, while all of them are still open, counts the server's new threads
+/// (`None` without `/proc`).
+fn new_threads_with_connections_open(lesson: u8) -> Option<(usize, usize)> {
+    let session = Session::launch(Program::Lesson(lesson), Fixture::create().unwrap()).unwrap();
+    let pid = session.server().id().unwrap();
+    let mut warm_up = Connection::open(session.address()).unwrap();
+    warm_up.send_requests(&[Request::get("/index.html").field("Connection", "close")]);
+    assert_eq!(warm_up.finish().response.code, Some(200));
+    let before = thread_ids(pid)?;
+
+    let mut connections = Vec::new();
+    for _ in 0..session.max_connections() {
+        let mut connection = Connection::open(session.address()).unwrap();
+        connection.send_requests(&[Request::get("/index.html")]);
+        let exchange = connection.next_response(ANSWER_TIMEOUT);
+        assert_eq!(exchange.response.code, Some(200), "{exchange:?}");
+        connections.push(connection);
+    }
+    let now = thread_ids(pid)?;
+    Some((now.difference(&before).count(), connections.len()))
+}
+
+#[test]
+fn lesson14_keeps_connections_open_without_a_thread_each() {
+    if !cfg!(target_os = "linux") {
+        eprintln!("skipped: lesson14's event loop exists on Linux only");
+        return;
+    }
+    let Some((new_threads, open)) = new_threads_with_connections_open(14) else {
+        eprintln!("skipped: there is no /proc/PID/task to count the threads");
+        return;
+    };
+    assert_eq!(
+        new_threads, 0,
+        "lesson14 started {new_threads} threads for {open} open connections, each answered once"
+    );
+}
+
+/// The same measurement sees lesson 13's thread per connection.
+#[test]
+fn lesson13_keeps_a_thread_for_every_open_connection() {
+    let Some((new_threads, open)) = new_threads_with_connections_open(13) else {
+        eprintln!("skipped: there is no /proc/PID/task to count the threads");
+        return;
+    };
+    assert_eq!(new_threads, open, "lesson13");
 }
