@@ -9,8 +9,8 @@
 //! Here one thread looks after every connection that waits for a request.
 //! It asks the kernel which of them have something to read (`epoll_wait`),
 //! reads what has arrived, and answers every request it can answer without
-//! waiting: one that has arrived whole, has no body, and whose response is
-//! small enough to be written at once. While ten clients keep it busy, the
+//! waiting for the client: one that has arrived whole, announces no body,
+//! and whose response has at most 16 KiB of body. While ten clients keep it busy, the
 //! loop goes from one ready connection to the next and never sleeps. And a
 //! connection that waits for its next request costs no thread, only its
 //! entry in `connections`.
@@ -32,6 +32,7 @@ use std::io::{self, BufRead, Read, Write};
 use std::mem;
 use std::net::{IpAddr, Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -58,6 +59,12 @@ const TICK_MILLISECONDS: u16 = 100;
 /// How many bytes the loop reads from a connection at once: more than the
 /// largest head the server accepts.
 const READ_SIZE: usize = 16 * 1024;
+
+/// How long the loop pauses when `accept` fails for a reason other than an
+/// empty queue (usually: no file descriptors left). The client stays in
+/// the queue, so without a pause the loop would try again at once, and
+/// again, and use a whole core for nothing.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(10);
 
 // ANCHOR: connection
 /// A connection the loop looks after.
@@ -107,12 +114,14 @@ enum Next {
 // ANCHOR: run
 /// Runs the event loop until the server shuts down and the last response
 /// the loop was writing has gone out.
-pub fn run(listener: &TcpListener, server: &Arc<Server>) -> io::Result<()> {
+pub fn run(listener: TcpListener, server: &Arc<Server>) -> io::Result<()> {
     let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
     // A listener that never waits: `accept` says "would block" when no
     // client is left in the queue.
     listener.set_nonblocking(true)?;
-    epoll.add(listener, EpollEvent::new(EpollFlags::EPOLLIN, LISTENER))?;
+    epoll.add(&listener, EpollEvent::new(EpollFlags::EPOLLIN, LISTENER))?;
+    // `None` once the shutdown has closed it.
+    let mut listener = Some(listener);
 
     let mut connections: HashMap<u64, Connection> = HashMap::new();
     let mut next_key = LISTENER + 1;
@@ -130,7 +139,9 @@ pub fn run(listener: &TcpListener, server: &Arc<Server>) -> io::Result<()> {
         for event in events.iter().take(ready) {
             let key = event.data();
             if key == LISTENER {
-                accept_connections(listener, server, &epoll, &mut connections, &mut next_key);
+                if let Some(listener) = &listener {
+                    accept_connections(listener, server, &epoll, &mut connections, &mut next_key);
+                }
                 continue;
             }
             let Some(connection) = connections.remove(&key) else {
@@ -147,10 +158,17 @@ pub fn run(listener: &TcpListener, server: &Arc<Server>) -> io::Result<()> {
 
         let now = Instant::now();
         if server.is_shutting_down() {
-            // Stop accepting, close every connection that waits for a
-            // request, and let the responses that are under way finish.
-            let _ = epoll.delete(listener);
-            connections.retain(|_, connection| matches!(connection.state, State::Writing { .. }));
+            // Close the listener, so that a client who connects now is
+            // refused at once instead of waiting in the queue. Close every
+            // connection that waits for a request, and let the responses
+            // that are under way finish, polite close included.
+            listener = None;
+            connections.retain(|_, connection| {
+                matches!(
+                    connection.state,
+                    State::Writing { .. } | State::Closing { .. }
+                )
+            });
             if connections.is_empty() {
                 return Ok(());
             }
@@ -176,8 +194,11 @@ fn accept_connections(
         let (stream, address) = match listener.accept() {
             Ok(accepted) => accepted,
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+            // The client gave up before we took it; the next may be fine.
+            Err(error) if error.kind() == io::ErrorKind::ConnectionAborted => continue,
             Err(error) => {
                 eprintln!("could not accept a connection: {error}");
+                thread::sleep(ACCEPT_ERROR_PAUSE);
                 return;
             }
         };
@@ -185,8 +206,8 @@ fn accept_connections(
             connection::refuse_connection(stream, &server.config);
             continue;
         };
-        // Nagle's algorithm stays off (lesson 14), and the socket never
-        // waits: a `read` with nothing to read says "would block" at once.
+        // Nagle's algorithm stays off (see `connection.rs`), and the socket
+        // never waits: a `read` with nothing to read says "would block" at once.
         let key = *next_key;
         let prepared = stream
             .set_nodelay(true)
@@ -308,15 +329,15 @@ impl Connection {
         let used = self.received.len() - arrived.bytes.len();
         let (response, request, keep_alive) = match result {
             Ok(Some(request)) => {
-                // A body would make the loop wait for it.
-                if let Ok(Some(length)) = body::body_length(&request)
-                    && length > 0
-                {
+                // A body would make the loop wait for it. Even an empty one
+                // goes to a thread: the handlers that read bodies may write
+                // `100 Continue` first, and only a thread may wait for that.
+                if let Ok(Some(_)) = body::body_length(&request) {
                     return Next::HandOver(self);
                 }
                 let (response, keep_alive) =
                     connection::answer_request(&request, &mut io::empty(), &self.stream, config);
-                // So would a large file: the loop cannot wait until the
+                // So would a large response: the loop cannot wait until the
                 // client has taken it.
                 if !response.fits_in_one_write() {
                     return Next::HandOver(self);

@@ -310,20 +310,17 @@ impl Response {
 
     // ANCHOR: fits_in_one_write
     /// Whether the whole response is small enough to be made in memory and
-    /// written at once: everything but a file larger than `SMALL_FILE`.
+    /// written at once: a body of at most `SMALL_FILE` bytes.
     pub fn fits_in_one_write(&self) -> bool {
-        match &self.body {
-            Body::Bytes(_) => true,
-            Body::File { length, .. } => *length <= SMALL_FILE,
-        }
+        self.body.length() <= SMALL_FILE
     }
     // ANCHOR_END: fits_in_one_write
 
     /// The whole response in one buffer, and how many of its bytes are
     /// body. For a HEAD request, `include_body` is false: the head is
     /// exactly what GET would send, `Content-Length` included, but the body
-    /// stays here. Call it only when `fits_in_one_write` says yes: a larger
-    /// file would be read into memory whole.
+    /// stays here. For a file, call it only when `fits_in_one_write` says
+    /// yes: a larger one would be read into memory whole.
     pub fn into_message(self, include_body: bool, keep_alive: bool) -> io::Result<(Vec<u8>, u64)> {
         let mut message = self.head(keep_alive);
         if !include_body {

@@ -169,23 +169,19 @@ impl Drop for ConnectionSlot {
 /// last connection has closed (or the grace period is over).
 pub fn serve(listener: TcpListener, server: Arc<Server>) {
     #[cfg(target_os = "linux")]
-    if let Err(error) = crate::event_loop::run(&listener, &server) {
+    if let Err(error) = crate::event_loop::run(listener, &server) {
         eprintln!("the event loop stopped: {error}");
         server.shutting_down.store(true, Ordering::SeqCst);
     }
     #[cfg(not(target_os = "linux"))]
-    accept_connections(&listener, &server);
-    // Closing the listener first means that a client who connects during
-    // the shutdown is refused at once, instead of waiting in the queue for
-    // an `accept` that never comes.
-    drop(listener);
+    accept_connections(listener, &server);
     server.wait_for_open_connections();
 }
 // ANCHOR_END: serve
 
 /// The accept loop of lesson 12: every connection is handed to a thread.
 #[cfg(not(target_os = "linux"))]
-fn accept_connections(listener: &TcpListener, server: &Arc<Server>) {
+fn accept_connections(listener: TcpListener, server: &Arc<Server>) {
     for connection in listener.incoming() {
         if server.is_shutting_down() {
             break;
@@ -203,6 +199,10 @@ fn accept_connections(listener: &TcpListener, server: &Arc<Server>) {
         };
         server.hand_over(stream, slot, Vec::new());
     }
+    // Closing the listener first means that a client who connects during
+    // the shutdown is refused at once, instead of waiting in the queue for
+    // an `accept` that never comes.
+    drop(listener);
 }
 
 // ANCHOR: workers
