@@ -119,16 +119,24 @@ pub struct RequestLog<'a> {
 /// The line is handed to a [`LogWriter`], so this never waits: when nobody
 /// reads stdout, the line is dropped and counted instead.
 pub fn log_request(entry: &RequestLog<'_>) {
-    let style = status_style(entry.status);
+    let log = stdout_log();
+    // Without colours, the style is empty and writes nothing.
+    let style = if log.colours {
+        status_style(entry.status)
+    } else {
+        Style::new()
+    };
+    // One `format!`, newline included: this runs for every request, and
+    // each extra string is an allocation.
     let line = format!(
-        "{method} {target} {style}{status}{style:#} {bytes} bytes {milliseconds:.1} ms",
-        method = printable(entry.method),
-        target = printable(entry.target),
+        "{method} {target} {style}{status}{style:#} {bytes} bytes {milliseconds:.1} ms\n",
+        method = Printable(entry.method),
+        target = Printable(entry.target),
         status = entry.status,
         bytes = entry.bytes_sent,
         milliseconds = entry.duration.as_secs_f64() * 1000.0,
     );
-    stdout_log().send(format!("{line}\n"));
+    log.writer.send(line);
 }
 
 /// How many bytes of log lines a [`LogWriter`] keeps waiting at most: as
@@ -265,19 +273,33 @@ fn write_lines(queue: &LogQueue, mut output: impl io::Write) {
     }
 }
 
+/// The log on stdout, and whether it shows colours.
+struct StdoutLog {
+    writer: LogWriter,
+    colours: bool,
+}
+
 /// The writer for stdout, shared by the request log and `--access-log -`,
 /// started with the first line.
-fn stdout_log() -> &'static LogWriter {
-    static STDOUT_LOG: OnceLock<LogWriter> = OnceLock::new();
+fn stdout_log() -> &'static StdoutLog {
+    static STDOUT_LOG: OnceLock<StdoutLog> = OnceLock::new();
     STDOUT_LOG.get_or_init(|| {
-        // `anstream` takes the colours out when stdout is not a terminal,
-        // and writes each piece between them separately. The buffer below
-        // it gathers the pieces again, so that a batch of lines still goes
-        // out in one write.
-        let buffered: Box<dyn io::Write + Send> =
-            Box::new(io::BufWriter::with_capacity(LOG_QUEUE_BYTES, io::stdout()));
-        let colours = anstream::AutoStream::choice(&io::stdout());
-        LogWriter::start(anstream::AutoStream::new(buffered, colours))
+        // `anstream` decides once whether stdout wants colours: a terminal
+        // does, a file or a pipe does not, and `NO_COLOR` turns them off.
+        // Without colours, `log_request` leaves them out of its lines, so
+        // that nothing has to take them out again for every line.
+        let choice = anstream::AutoStream::choice(&io::stdout());
+        let colours = !matches!(choice, anstream::ColorChoice::Never);
+        // The buffer gathers the pieces `anstream` writes between the
+        // colours, so that a batch of lines still goes out in one write.
+        let buffered = io::BufWriter::with_capacity(LOG_QUEUE_BYTES, io::stdout());
+        let writer = if colours {
+            let buffered: Box<dyn io::Write + Send> = Box::new(buffered);
+            LogWriter::start(anstream::AutoStream::new(buffered, choice))
+        } else {
+            LogWriter::start(buffered)
+        };
+        StdoutLog { writer, colours }
     })
 }
 
@@ -349,7 +371,7 @@ impl AccessLog {
         // stop the server: errors are ignored, and a reader that does not
         // keep up costs lines, never answers (see `LogWriter`).
         match self {
-            AccessLog::Stdout => stdout_log().send(line),
+            AccessLog::Stdout => stdout_log().writer.send(line),
             AccessLog::File(file) => {
                 let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
                 let _ = file.write_all(line.as_bytes());
@@ -385,15 +407,23 @@ fn status_style(status: u16) -> Style {
 /// Replaces control characters with visible escapes, so that a client cannot
 /// move the cursor or recolour the terminal of whoever reads the log.
 fn printable(text: &str) -> String {
-    let mut shown = String::with_capacity(text.len());
-    for character in text.chars() {
-        if character.is_control() {
-            let _ = write!(shown, "{}", character.escape_default());
-        } else {
-            shown.push(character);
+    Printable(text).to_string()
+}
+
+/// Shows `text` as `printable` does, written straight into a `format!`.
+struct Printable<'a>(&'a str);
+
+impl std::fmt::Display for Printable<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for character in self.0.chars() {
+            if character.is_control() {
+                write!(formatter, "{}", character.escape_default())?;
+            } else {
+                formatter.write_char(character)?;
+            }
         }
+        Ok(())
     }
-    shown
 }
 
 #[cfg(test)]
