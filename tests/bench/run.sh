@@ -24,14 +24,17 @@ set -euo pipefail
 # `--syscalls [lessonNN]`: count one lesson's system calls per request
 # under strace instead of measuring speed.
 MODE=bench
-SYSCALLS_LESSON=lesson14
+# The course's last lesson: the default for --syscalls, and the one whose
+# memory and grading time the one-core measurement reports.
+LAST_LESSON=lesson15
+SYSCALLS_LESSON="$LAST_LESSON"
 case "${1:-}" in
     "") ;;
     --syscalls)
         MODE=syscalls
         if [[ -n "${2:-}" ]]; then SYSCALLS_LESSON="$2"; fi
-        [[ "$SYSCALLS_LESSON" =~ ^lesson(0[1-9]|1[0-4])$ ]] || {
-            printf 'error: --syscalls takes a lesson, lesson01 to lesson14\n' >&2; exit 1; }
+        [[ "$SYSCALLS_LESSON" =~ ^lesson(0[1-9]|1[0-5])$ ]] || {
+            printf 'error: --syscalls takes a lesson, lesson01 to lesson15\n' >&2; exit 1; }
         ;;
     *) printf 'usage: bash tests/bench/run.sh [--syscalls [lessonNN]]\n' >&2; exit 1 ;;
 esac
@@ -127,7 +130,7 @@ build_lesson() {
 }
 
 LESSONS=()
-LESSON14_NOTE=""
+LATE_NOTES=()
 if [[ "$MODE" == syscalls ]]; then
     say "== Building $SYSCALLS_LESSON (cargo build --release)"
     build_lesson "$SYSCALLS_LESSON" || die "$SYSCALLS_LESSON does not compile"
@@ -137,15 +140,16 @@ elif [[ "$ONE_CORE_ONLY" != 1 ]]; then
     (cd "$REPO" && cargo build --release --quiet -p lesson01 -p lesson11 -p lesson12 >&2)
     # Lesson 13 is left out: it sends files exactly as lesson 12 does (its idea
     # is caching and ranges, which a benchmark of plain GETs never touches).
-    # Lesson 14 is measured when it exists and compiles; a broken lesson14
-    # must not stop the benchmark of the others.
-    if [[ -f "$REPO/lessons/lesson14/Cargo.toml" ]]; then
-        if (cd "$REPO" && cargo build --release --quiet -p lesson14 >&2); then
-            LESSONS+=(lesson14)
+    # Lessons 14 and 15 are measured when they exist and compile; a broken
+    # one must not stop the benchmark of the others.
+    for lesson in lesson14 lesson15; do
+        [[ -f "$REPO/lessons/$lesson/Cargo.toml" ]] || continue
+        if (cd "$REPO" && cargo build --release --quiet -p "$lesson" >&2); then
+            LESSONS+=("$lesson")
         else
-            LESSON14_NOTE="does not compile"
+            LATE_NOTES+=("| $lesson | - | - | - | - | - | - | - | does not compile |")
         fi
-    fi
+    done
     for lesson in "${LESSONS[@]}"; do cp "$TARGET_DIR/release/$lesson" "$WORK/bin/"; done
 fi
 # The one-core measurement takes every lesson; one that does not compile
@@ -153,8 +157,8 @@ fi
 ONE_CORE_LESSONS=()
 ONE_CORE_BROKEN=()
 if [[ "$MODE" == bench ]]; then
-    say "== Building lessons 01 to 14 for the one-core measurement (cargo build --release)"
-    for number in 01 02 03 04 05 06 07 08 09 10 11 12 13 14; do
+    say "== Building lessons 01 to 15 for the one-core measurement (cargo build --release)"
+    for number in 01 02 03 04 05 06 07 08 09 10 11 12 13 14 15; do
         if build_lesson "lesson$number"; then
             ONE_CORE_LESSONS+=("lesson$number")
         else
@@ -584,7 +588,7 @@ if [[ "$MODE" == bench && "$ONE_CORE_ONLY" != 1 ]]; then
         for cell in "${cells[@]}"; do row+=" $cell |"; done
         ROWS+=("$row ${note:-no errors} |")
     done
-    [[ -n "$LESSON14_NOTE" ]] && ROWS+=("| lesson14 | - | - | - | - | - | - | - | $LESSON14_NOTE |")
+    for note in "${LATE_NOTES[@]}"; do ROWS+=("$note"); done
 
     # --- The table -----------------------------------------------------------------
 
@@ -702,7 +706,7 @@ oc_measure() {
             value="$(awk -v n="$REQUESTS" -v s="$SECONDS_TAKEN" 'BEGIN { printf "%.0f", n / s }')"
         fi
         problem="$ERRORS"
-        if [[ "$server" == lesson14 && "$test" == keepalive ]]; then
+        if [[ "$server" == "$LAST_LESSON" && "$test" == keepalive ]]; then
             hwm="$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null || true)"
             if [[ -n "$hwm" ]] && (( hwm > OC_HWM_KB )); then OC_HWM_KB="$hwm"; fi
         fi
@@ -719,26 +723,26 @@ oc_measure() {
     say "      -> $value${problem:+ ($problem)}"
 }
 
-# The grader's own speed: all of lesson14's checks against the copied
-# lesson14, which the grader starts itself.
+# The grader's own speed: all of the last lesson's checks against its
+# copied binary, which the grader starts itself.
 grader_speed() {
-    if [[ ! -x "$WORK/bin/lesson14" ]]; then
-        echo "grader: not measured (lesson14 does not compile)"
+    if [[ ! -x "$WORK/bin/$LAST_LESSON" ]]; then
+        echo "grader: not measured ($LAST_LESSON does not compile)"
         return
     fi
-    say "== The grader's speed (cargo build --release -p grader; grader lesson14)"
+    say "== The grader's speed (cargo build --release -p grader; grader $LAST_LESSON)"
     if ! (cd "$REPO" && cargo build --release --quiet -p grader >&2); then
         echo "grader: not measured (it does not compile)"
         return
     fi
     cp "$TARGET_DIR/release/grader" "$WORK/bin/"
     local cmd start end passed failed
-    cmd="$WORK/bin/lesson14 --port {port} --root {root} --data {data} --head-timeout {head_timeout}"
+    cmd="$WORK/bin/$LAST_LESSON --port {port} --root {root} --data {data} --head-timeout {head_timeout}"
     cmd+=" --body-timeout {body_timeout} --min-body-rate {min_body_rate} --max-guestbook {max_guestbook}"
     cmd+=" --max-body {max_body} --max-storage {max_storage} --idle-timeout {idle_timeout}"
     cmd+=" --max-connections {max_connections} --access-log {access_log}"
     start="$(date +%s.%N)"
-    (cd "$WORK" && "$WORK/bin/grader" lesson14 --format json --cmd "$cmd" >"$WORK/grader.json" 2>"$WORK/grader.err") || true
+    (cd "$WORK" && "$WORK/bin/grader" "$LAST_LESSON" --format json --cmd "$cmd" >"$WORK/grader.json" 2>"$WORK/grader.err") || true
     end="$(date +%s.%N)"
     read -r passed failed < <(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(r["passed"], r["failed"])' \
         "$WORK/grader.json" 2>/dev/null || echo "- -")
@@ -746,7 +750,7 @@ grader_speed() {
         echo "grader: no result ($(tail -n 1 "$WORK/grader.err"))"
         return
     fi
-    echo "grader: $((passed + failed)) checks of lesson14 in $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s$( ((failed > 0)) && echo " ($failed failed)")"
+    echo "grader: $((passed + failed)) checks of $LAST_LESSON in $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s$( ((failed > 0)) && echo " ($failed failed)")"
 }
 
 cold_build() {
@@ -842,9 +846,9 @@ one_core() {
     done
     echo
     if (( OC_HWM_KB > 0 )); then
-        echo "lesson14 peak RSS under load: $(awk -v k="$OC_HWM_KB" 'BEGIN { printf "%.1f", k / 1024 }') MiB"
+        echo "$LAST_LESSON peak RSS under load: $(awk -v k="$OC_HWM_KB" 'BEGIN { printf "%.1f", k / 1024 }') MiB"
     else
-        echo "lesson14 peak RSS under load: not measured"
+        echo "$LAST_LESSON peak RSS under load: not measured"
     fi
     echo
     grader_speed

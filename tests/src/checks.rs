@@ -127,9 +127,16 @@ pub fn for_lesson(lesson: u8) -> impl Iterator<Item = &'static Check> {
     CHECKS.iter().filter(move |check| check.applies_to(lesson))
 }
 
-/// The last lesson this grader has checks for.
+/// The last lesson of the course.
+///
+/// Lesson 15 adds no check of its own: its event loop changes how the
+/// server waits, not what it answers, so it is graded by every check of
+/// lesson 14 (and the benchmark shows what it gains).
+pub const LAST_LESSON: u8 = 15;
+
+/// The last lesson the grader grades.
 pub fn last_lesson() -> u8 {
-    CHECKS.iter().map(|check| check.since).max().unwrap_or(1)
+    LAST_LESSON
 }
 
 /// The last lesson whose answer to a good request is the page that shows

@@ -50,17 +50,24 @@ const MAX_STEP_LINES: usize = 260;
 
 /// Steps that may be larger than `MAX_STEP_LINES`, as (from, to, reason).
 /// Every entry needs a reason; remove it once the step is small enough.
-const LARGE_STEPS: &[(u8, u8, &str)] = &[(
-    13,
-    14,
-    "issue 10 added the speed work (openat2, one peer-address lookup per \
-     connection, small files in the head's write, TCP_CORK, threads that \
-     wait for the next connection, and the event loop) to lesson 14; it is \
-     two ideas of their own and should become lessons 15 (\"Where the time \
-     goes\") and 16 (\"One thread, many connections\") once the grader \
-     can grade a lesson that adds no new HTTP rule (see the closing note of \
-     issue 10)",
-)];
+const LARGE_STEPS: &[(u8, u8, &str)] = &[
+    (
+        13,
+        14,
+        "issue 10 added the speed work (openat2, one peer-address lookup per \
+         connection, small files in the head's write, TCP_CORK, threads that \
+         wait for the next connection) to lesson 14; it is one idea of its \
+         own and could become a lesson \"Where the time goes\" between 14 \
+         and 15, now that the grader grades a lesson without new checks",
+    ),
+    (
+        14,
+        15,
+        "an event loop is one idea that cannot run in halves: the loop, the \
+         three states of a connection with their deadlines, and the hand-over \
+         to a thread with the bytes already read are needed together",
+    ),
+];
 
 /// The most 45-minute periods a lesson may take.
 const MAX_PERIODS: u32 = 2;

@@ -122,6 +122,34 @@ fn lesson14_passes_its_checks() {
     assert_lesson_passes(14);
 }
 
+/// Lesson 15 adds no check (see `checks::LAST_LESSON`): every check of
+/// lesson 14 must still pass with its event loop.
+#[test]
+fn lesson15_passes_every_check_of_lesson14() {
+    assert_eq!(
+        checks::for_lesson(15).count(),
+        checks::for_lesson(14).count()
+    );
+    assert_lesson_passes(15);
+}
+
+/// The grader knows every lesson of the course, and no more.
+#[test]
+fn the_grader_grades_every_lesson_folder() {
+    let folders = fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../lessons"))
+        .unwrap()
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("lesson")
+        })
+        .count();
+    assert_eq!(folders, usize::from(checks::last_lesson()));
+}
+
 /// Each check a lesson adds fails against the lesson before, so none of
 /// them passes without the work the lesson teaches.
 fn assert_new_checks_fail_against_previous_lesson(lesson: u8) {

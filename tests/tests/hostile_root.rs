@@ -287,3 +287,8 @@ fn lesson13_survives_a_hostile_root() {
 fn lesson14_survives_a_hostile_root() {
     survives_a_hostile_root(14);
 }
+
+#[test]
+fn lesson15_survives_a_hostile_root() {
+    survives_a_hostile_root(15);
+}

@@ -201,3 +201,15 @@ fn lesson14_keeps_serving_when_nobody_reads_its_access_log() {
 fn lesson14_keeps_serving_when_nobody_reads_its_access_log_pipe() {
     keeps_serving(14, &["--access-log", "/dev/stdout"]);
 }
+
+/// Lesson 15 logs from its event loop too, and must not wait for a reader
+/// either.
+#[test]
+fn lesson15_keeps_serving_when_nobody_reads_its_log() {
+    keeps_serving(15, &[]);
+}
+
+#[test]
+fn lesson15_keeps_serving_when_nobody_reads_its_access_log() {
+    keeps_serving(15, &["--access-log", "-"]);
+}

@@ -106,3 +106,8 @@ fn lesson08_shows_a_large_guestbook_in_bounded_memory() {
 fn lesson14_shows_a_large_guestbook_in_bounded_memory() {
     assert_page_memory_is_bounded(14);
 }
+
+#[test]
+fn lesson15_shows_a_large_guestbook_in_bounded_memory() {
+    assert_page_memory_is_bounded(15);
+}

@@ -212,3 +212,8 @@ fn lesson13_survives_mutated_requests() {
 fn lesson14_survives_mutated_requests() {
     survives_mutated_requests(14);
 }
+
+#[test]
+fn lesson15_survives_mutated_requests() {
+    survives_mutated_requests(15);
+}

@@ -115,6 +115,11 @@ fn stretch_fails_against_lesson14() {
     assert_stretch_fails_against_lesson(14);
 }
 
+#[test]
+fn stretch_fails_against_lesson15() {
+    assert_stretch_fails_against_lesson(15);
+}
+
 /// Every stretch check is among those the lessons above prove failing.
 #[test]
 fn the_lessons_above_cover_every_stretch_check() {

@@ -125,11 +125,16 @@ fn the_copy_to_write_fails_only_new_checks(lesson: u8) {
         .collect();
     assert_eq!(code, Some(1), "{report}");
     assert!(!failed.is_empty(), "no check failed:\n{report}");
-    assert!(
-        failed.is_subset(&new),
-        "checks of earlier lessons failed: {:?}\n{report}",
-        failed.difference(&new).collect::<Vec<_>>()
-    );
+    // A lesson without checks of its own (lesson 15 changes how the server
+    // waits, not what it answers) has its todos on every request's path, so
+    // its copy fails earlier lessons' checks; the todo's message says why.
+    if !new.is_empty() {
+        assert!(
+            failed.is_subset(&new),
+            "checks of earlier lessons failed: {:?}\n{report}",
+            failed.difference(&new).collect::<Vec<_>>()
+        );
+    }
     assert!(
         report.contains(&format!("not yet implemented: lesson{lesson:02}: ")),
         "the todo's message is not shown:\n{report}"
@@ -169,6 +174,7 @@ lessons! {
     lesson12_copy: 12,
     lesson13_copy: 13,
     lesson14_copy: 14,
+    lesson15_copy: 15,
 }
 
 #[test]

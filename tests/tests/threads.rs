@@ -1,9 +1,10 @@
-//! Lesson 14 serves connections without a thread each: on Linux its event
-//! loop answers simple requests itself, so connections that are open at
-//! the same time, and connections that come one after the other, need no
-//! new threads (lessons 12 and 13 start one per connection). And however
-//! connections come and go, there are never more connection threads than
-//! `--max-connections`.
+//! Lesson 14 reuses its threads: a thread that has finished a connection
+//! serves the next one, instead of ending and leaving the next connection
+//! to a new thread (lessons 12 and 13). And however connections come and
+//! go, there are never more connection threads than `--max-connections`.
+//! Lesson 15 goes further: on Linux its event loop answers simple requests
+//! itself, so connections that are open at the same time need no thread
+//! each.
 //!
 //! The test opens connections one after the other. Each asks for a page
 //! with keep-alive and, once the answer is in, looks at the server's
@@ -154,27 +155,32 @@ fn new_threads_with_connections_open(lesson: u8) -> Option<(usize, usize)> {
 }
 
 #[test]
-fn lesson14_keeps_connections_open_without_a_thread_each() {
+fn lesson15_keeps_connections_open_without_a_thread_each() {
     if !cfg!(target_os = "linux") {
-        eprintln!("skipped: lesson14's event loop exists on Linux only");
+        eprintln!("skipped: lesson15's event loop exists on Linux only");
         return;
     }
-    let Some((new_threads, open)) = new_threads_with_connections_open(14) else {
+    let Some((new_threads, open)) = new_threads_with_connections_open(15) else {
         eprintln!("skipped: there is no /proc/PID/task to count the threads");
         return;
     };
     assert_eq!(
         new_threads, 0,
-        "lesson14 started {new_threads} threads for {open} open connections, each answered once"
+        "lesson15 started {new_threads} threads for {open} open connections, each answered once"
     );
 }
 
-/// The same measurement sees lesson 13's thread per connection.
+/// The same measurement sees lesson 14's thread per connection.
 #[test]
-fn lesson13_keeps_a_thread_for_every_open_connection() {
-    let Some((new_threads, open)) = new_threads_with_connections_open(13) else {
+fn lesson14_keeps_a_thread_for_every_open_connection() {
+    let Some((new_threads, open)) = new_threads_with_connections_open(14) else {
         eprintln!("skipped: there is no /proc/PID/task to count the threads");
         return;
     };
-    assert_eq!(new_threads, open, "lesson13");
+    // One of them may be the thread that answered the warm-up request: it
+    // waits for the next connection.
+    assert!(
+        new_threads + 1 >= open,
+        "lesson14: {new_threads} new threads for {open} connections"
+    );
 }

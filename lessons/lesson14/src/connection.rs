@@ -12,11 +12,6 @@
 //! `server.rs`), so the code here can wait for a slow client without
 //! holding up anybody else. It also watches for a shutdown: once one has
 //! begun, the current response is the connection's last.
-//!
-//! Since lesson 14, a connection comes here only when the event loop
-//! (`event_loop.rs`) has met a request it cannot answer without waiting: a
-//! body to read, a large file to send, a head that is still arriving. The
-//! loop hands over the bytes it has already read, and they are read first.
 
 use std::io::{self, BufRead, BufReader, Read};
 use std::net::{IpAddr, Ipv4Addr, Shutdown, TcpStream};
@@ -25,36 +20,32 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::body;
 use crate::error::HttpError;
 use crate::request::{self, Request};
-use crate::response::{Response, Status};
+use crate::response::Response;
 use crate::server::Server;
 use crate::{Config, respond};
 
 /// How long we wait for the next piece of a request that has started.
 /// Waiting for a new request to start is governed by `--idle-timeout`.
-pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often a connection that waits for its next request checks whether
 /// the server is shutting down.
 const SHUTDOWN_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
 /// How long we wait for a client to accept the bytes of our response.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long the accept loop waits for a refused client to take its 503.
 const REFUSE_WRITE_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// How long, and for how many bytes, we keep reading after our response
 /// before we close the connection (see `close_connection`).
-pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
-pub const LINGER_MAX_BYTES: u64 = 1024 * 1024;
+const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 
 // ANCHOR: handle_connection
 /// Answers requests on one connection until it is time to close it.
-/// `received` holds the bytes the event loop has read from it already.
-pub fn handle_connection(stream: TcpStream, received: Vec<u8>, server: &Server) -> io::Result<()> {
-    // The event loop never waits, so its sockets do not either; here we
-    // want the plain, waiting reads and writes again.
-    stream.set_nonblocking(false)?;
+pub fn handle_connection(stream: TcpStream, server: &Server) -> io::Result<()> {
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
     // ANCHOR: nodelay
     // Nagle's algorithm makes the kernel hold back a small write until the
@@ -74,9 +65,8 @@ pub fn handle_connection(stream: TcpStream, received: Vec<u8>, server: &Server) 
 
     // One `BufReader` for the whole connection. If the client sent its
     // next request before we answered this one ("pipelining"), the start of
-    // it may already sit in this buffer, and must not be lost. `chain`
-    // puts the bytes the event loop has read in front of the socket's.
-    let mut reader = BufReader::new(io::Cursor::new(received).chain(&stream));
+    // it may already sit in this buffer, and must not be lost.
+    let mut reader = BufReader::new(&stream);
     loop {
         if !wait_for_request(&mut reader, &stream, server)? {
             return Ok(());
@@ -99,7 +89,7 @@ pub fn handle_connection(stream: TcpStream, received: Vec<u8>, server: &Server) 
 /// shutdown within `SHUTDOWN_CHECK_INTERVAL`. A connection that is reading
 /// or answering a request is not disturbed: it finishes first.
 fn wait_for_request(
-    reader: &mut impl BufRead,
+    reader: &mut BufReader<&TcpStream>,
     stream: &TcpStream,
     server: &Server,
 ) -> io::Result<bool> {
@@ -138,7 +128,7 @@ fn wait_for_request(
 /// Reads one request and answers it. Returns whether the connection can
 /// carry another request.
 fn handle_request(
-    reader: &mut impl BufRead,
+    reader: &mut BufReader<&TcpStream>,
     stream: &TcpStream,
     client: IpAddr,
     server: &Server,
@@ -170,8 +160,8 @@ fn handle_request(
         stream,
         client,
         response,
-        request,
-        request_line,
+        request.as_ref(),
+        &request_line,
         keep_alive,
         started,
         &server.config,
@@ -191,16 +181,8 @@ pub fn refuse_connection(stream: TcpStream, config: &Config) {
     let _ = stream.set_write_timeout(Some(REFUSE_WRITE_TIMEOUT));
     let response = Response::error(&HttpError::Overloaded);
     let client = client_address(&stream);
-    if let Err(error) = send_response(
-        &stream,
-        client,
-        response,
-        None,
-        "-".to_owned(),
-        false,
-        started,
-        config,
-    ) {
+    if let Err(error) = send_response(&stream, client, response, None, "-", false, started, config)
+    {
         eprintln!("could not refuse a connection: {error}");
     }
     let _ = stream.shutdown(Shutdown::Write);
@@ -209,112 +191,74 @@ pub fn refuse_connection(stream: TcpStream, config: &Config) {
 
 /// The client's IP address, or `0.0.0.0` when it has already gone (then
 /// nobody can tell any more).
-pub fn client_address(stream: &TcpStream) -> IpAddr {
+fn client_address(stream: &TcpStream) -> IpAddr {
     stream
         .peer_addr()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |address| address.ip())
 }
 
 /// Writes the response to `request` (`None` for one we could not read),
-/// whose request line was `request_line`, to `client`, and logs it.
+/// whose request line was `request_line`, to `client`, and logs it: in the
+/// coloured request log, and in the access log if there is one.
 #[allow(clippy::too_many_arguments)]
 fn send_response(
     stream: &TcpStream,
     client: IpAddr,
     response: Response,
-    request: Option<Request>,
-    request_line: String,
+    request: Option<&Request>,
+    request_line: &str,
     keep_alive: bool,
     started: Instant,
     config: &Config,
 ) -> io::Result<()> {
-    let exchange = Exchange {
-        client,
-        request,
-        request_line,
-        status: response.status,
-        started,
-    };
+    let (method, target) = request.map_or(("-", "-"), |request| {
+        (request.method.as_str(), request.target.as_str())
+    });
+    // A HEAD request gets the same head as GET, without the body. That
+    // holds for errors too, even for one found after the request line
+    // (RFC 9110, section 9.3.2): the request line says it was HEAD.
+    let include_body = !request_line.starts_with("HEAD ");
+    let status = response.status;
     let mut body_bytes = 0;
-    let written = response.write_to(
-        stream,
-        exchange.includes_body(),
-        keep_alive,
-        &mut body_bytes,
-    );
-    exchange.log(body_bytes, written.as_ref().ok().copied(), config);
-    written.map(|_| ())
-}
+    let written = response.write_to(stream, include_body, keep_alive, &mut body_bytes);
 
-// ANCHOR: exchange
-/// One request and its response, as the logs describe them. The event
-/// loop keeps one while a response is still on its way.
-pub struct Exchange {
-    pub client: IpAddr,
-    pub request: Option<Request>,
-    /// The request line as the client sent it; `-` when the request did
-    /// not get that far.
-    pub request_line: String,
-    pub status: Status,
-    pub started: Instant,
-}
-
-impl Exchange {
-    /// Whether the response has a body. A HEAD request gets the same head
-    /// as GET, without the body. That holds for errors too, even for one
-    /// found after the request line (RFC 9110, section 9.3.2): the request
-    /// line says it was HEAD.
-    pub fn includes_body(&self) -> bool {
-        !self.request_line.starts_with("HEAD ")
+    // ANCHOR: access_log
+    // The access log gets a line for every request, even when the client
+    // went away before it had the whole response. It says what happened:
+    // the request line as it came, and the bytes of body that really went
+    // out (`write_to` counted them), not those we meant to send.
+    if let Some(access_log) = &config.access_log {
+        let arrived = SystemTime::now()
+            .checked_sub(started.elapsed())
+            .unwrap_or(UNIX_EPOCH);
+        access_log.write(&shared::AccessLogEntry {
+            client,
+            request_line,
+            status: status.code(),
+            body_bytes,
+            time: arrived,
+        });
     }
-
-    /// Logs the exchange: in the coloured request log, and in the access
-    /// log if there is one. `sent` is how many bytes went out, or `None`
-    /// when writing failed.
-    pub fn log(&self, body_bytes: u64, sent: Option<u64>, config: &Config) {
-        // ANCHOR: access_log
-        // The access log gets a line for every request, even when the client
-        // went away before it had the whole response. It says what happened:
-        // the request line as it came, and the bytes of body that really went
-        // out (`write_to` counted them), not those we meant to send.
-        if let Some(access_log) = &config.access_log {
-            let arrived = SystemTime::now()
-                .checked_sub(self.started.elapsed())
-                .unwrap_or(UNIX_EPOCH);
-            access_log.write(&shared::AccessLogEntry {
-                client: self.client,
-                request_line: &self.request_line,
-                status: self.status.code(),
-                body_bytes,
-                time: arrived,
-            });
-        }
-        // ANCHOR_END: access_log
-        let Some(bytes_sent) = sent else {
-            return;
-        };
-        if config.request_log {
-            let (method, target) = self.request.as_ref().map_or(("-", "-"), |request| {
-                (request.method.as_str(), request.target.as_str())
-            });
-            shared::log_request(&shared::RequestLog {
-                method,
-                target,
-                status: self.status.code(),
-                bytes_sent,
-                duration: self.started.elapsed(),
-            });
-        }
+    // ANCHOR_END: access_log
+    let bytes_sent = written?;
+    if config.request_log {
+        shared::log_request(&shared::RequestLog {
+            method,
+            target,
+            status: status.code(),
+            bytes_sent,
+            duration: started.elapsed(),
+        });
     }
+    Ok(())
 }
-// ANCHOR_END: exchange
 
 // ANCHOR: answer_request
 /// Answers a well-formed request, and says whether the connection can stay
 /// open afterwards.
-pub fn answer_request(
+fn answer_request(
     request: &Request,
-    reader: &mut impl BufRead,
+    reader: &mut BufReader<&TcpStream>,
     stream: &TcpStream,
     config: &Config,
 ) -> (Response, bool) {

@@ -12,21 +12,17 @@
 //! network through the kernel, without passing through our memory (see
 //! `Response::write_to`), and small responses are not held back by
 //! Nagle's algorithm (`connection.rs`). A small file leaves in one write
-//! with its head, a larger one behind a "cork", and files are opened with
-//! one system call (`files::open_inside`). On Linux, one thread answers
-//! the simple requests of every connection, an event loop in the way nginx
-//! works (`event_loop.rs`); threads take only what would make it wait.
+//! with its head, a larger one behind a "cork", files are opened with one
+//! system call (`files::open_inside`), and a thread that has finished its
+//! connection waits for the next one instead of ending (`server.rs`).
 //! `tests/bench` measures how close this comes to nginx.
 //!
 //! What this lesson leaves out on purpose: TLS (HTTPS), HTTP/2, compression,
-//! caching of file metadata, and bodies and large files on the event loop.
-//! Each is a course of its own.
+//! caching of file metadata, and an event loop. Each is a course of its own.
 
 mod body;
 mod connection;
 mod error;
-#[cfg(target_os = "linux")]
-mod event_loop;
 mod files;
 mod guestbook;
 mod listing;

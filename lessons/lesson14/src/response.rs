@@ -1,6 +1,5 @@
 //! Status codes, responses, and how a response is written to the connection.
 
-use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -270,6 +269,18 @@ impl Response {
     /// Writes the status line, the header fields, the empty line and the
     /// body, and returns how many bytes that was.
     ///
+    /// `Content-Length` tells the client exactly where the body ends, which
+    /// matters even more now that another response may follow on the same
+    /// connection. `Connection: keep-alive` or `Connection: close` tells the
+    /// client whether we keep the connection open afterwards. We answer
+    /// with version HTTP/1.1 even to HTTP/1.0 clients: a server names the
+    /// highest version it speaks (RFC 9110, section 6.2).
+    ///
+    /// `Date` says when the response was made; caches need it to judge how
+    /// old a response is (RFC 9110, section 6.6.1). For a HEAD request,
+    /// `include_body` is false: the head is exactly what GET would send,
+    /// `Content-Length` included, but the body stays here.
+    ///
     /// `body_sent` counts the bytes of body the connection took, as they
     /// go: when the client goes away halfway through a download, it says
     /// how far we got, which the access log reports.
@@ -280,66 +291,55 @@ impl Response {
         keep_alive: bool,
         body_sent: &mut u64,
     ) -> io::Result<u64> {
-        // ANCHOR: corked
-        // A larger file goes from the disk to the socket with `sendfile`.
-        // The "cork" (see `Cork`) holds the head back until the body
-        // follows, so that the two fill whole segments together. It comes
-        // out when `_cork` is dropped, at the end of this block, also when
-        // sending fails halfway.
-        if let Body::File { file, length } = &self.body
-            && include_body
-            && !self.fits_in_one_write()
-        {
-            let head = self.head(keep_alive);
-            let _cork = Cork::put_in(stream)?;
-            stream.write_all(&head)?;
-            let copied = send_file(file, *length, stream, body_sent)?;
-            if copied < *length {
-                return Err(file_became_shorter());
-            }
-            return Ok(head.len() as u64 + copied);
+        let mut head = format!(
+            "HTTP/1.1 {code} {reason}\r\n\
+             Date: {date}\r\n",
+            code = self.status.code(),
+            reason = self.status.reason(),
+            date = http_date(SystemTime::now()),
+        );
+        // A 304 has no body and does not describe one: RFC 9110, section
+        // 15.4.5 allows a Content-Length there only if it is the length of
+        // the full file, so we leave both fields out.
+        if self.status != Status::NotModified {
+            head.push_str(&format!(
+                "Content-Type: {}\r\nContent-Length: {}\r\n",
+                self.content_type,
+                self.body.length()
+            ));
         }
-        // ANCHOR_END: corked
-        // Everything else leaves in one write, head and body together, so
-        // that they usually travel in one TCP segment instead of two.
-        let (message, body_length) = self.into_message(include_body, keep_alive)?;
-        stream.write_all(&message)?;
-        stream.flush()?;
-        *body_sent = body_length;
-        Ok(message.len() as u64)
-    }
+        for (name, value) in &self.header_fields {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if keep_alive {
+            head.push_str("Connection: keep-alive\r\n\r\n");
+        } else {
+            head.push_str("Connection: close\r\n\r\n");
+        }
 
-    // ANCHOR: fits_in_one_write
-    /// Whether the whole response is small enough to be made in memory and
-    /// written at once: a body of at most `SMALL_FILE` bytes.
-    pub fn fits_in_one_write(&self) -> bool {
-        self.body.length() <= SMALL_FILE
-    }
-    // ANCHOR_END: fits_in_one_write
-
-    /// The whole response in one buffer, and how many of its bytes are
-    /// body. For a HEAD request, `include_body` is false: the head is
-    /// exactly what GET would send, `Content-Length` included, but the body
-    /// stays here. For a file, call it only when `fits_in_one_write` says
-    /// yes: a larger one would be read into memory whole.
-    pub fn into_message(self, include_body: bool, keep_alive: bool) -> io::Result<(Vec<u8>, u64)> {
-        let mut message = self.head(keep_alive);
+        let mut message = head.into_bytes();
         if !include_body {
-            // Exercise lesson06: HEAD: the head only, not the body
-            return Ok((message, 0));
+            // Exercise lesson06: HEAD: write the head only, not the body, and return its length
+            stream.write_all(&message)?;
+            stream.flush()?;
+            return Ok(message.len() as u64);
             // End of exercise lesson06.
         }
-        match self.body {
+        let bytes_sent = match self.body {
+            // Head and body go out in one write, so that they usually travel
+            // in one TCP segment instead of two.
             Body::Bytes(bytes) => {
                 message.extend_from_slice(&bytes);
-                Ok((message, bytes.len() as u64))
+                stream.write_all(&message)?;
+                *body_sent = bytes.len() as u64;
+                message.len() as u64
             }
             // ANCHOR: small_file
             // A small file is read into the same buffer as the head and goes
             // out with it in one write, so the client is woken once per
             // response instead of twice. A `read` takes the place of the
             // `sendfile`, so this costs no extra system call.
-            Body::File { mut file, length } => {
+            Body::File { mut file, length } if length <= SMALL_FILE => {
                 let head_length = message.len();
                 message.resize(head_length + length as usize, 0);
                 // `read_exact` fills the space behind the head (usually with
@@ -353,54 +353,30 @@ impl Response {
                     }
                     return Err(error);
                 }
-                Ok((message, length))
-            } // ANCHOR_END: small_file
-        }
-    }
-
-    /// The status line and the header fields, up to the empty line.
-    ///
-    /// `Content-Length` tells the client exactly where the body ends, which
-    /// matters even more now that another response may follow on the same
-    /// connection. `Connection: keep-alive` or `Connection: close` tells the
-    /// client whether we keep the connection open afterwards. We answer
-    /// with version HTTP/1.1 even to HTTP/1.0 clients: a server names the
-    /// highest version it speaks (RFC 9110, section 6.2).
-    ///
-    /// `Date` says when the response was made; caches need it to judge how
-    /// old a response is (RFC 9110, section 6.6.1).
-    fn head(&self, keep_alive: bool) -> Vec<u8> {
-        // `write!` appends to the string itself, without making a new
-        // string for every line first (writing to a `String` cannot fail).
-        let mut head = String::with_capacity(256);
-        let _ = write!(
-            head,
-            "HTTP/1.1 {code} {reason}\r\n\
-             Date: {date}\r\n",
-            code = self.status.code(),
-            reason = self.status.reason(),
-            date = http_date(SystemTime::now()),
-        );
-        // A 304 has no body and does not describe one: RFC 9110, section
-        // 15.4.5 allows a Content-Length there only if it is the length of
-        // the full file, so we leave both fields out.
-        if self.status != Status::NotModified {
-            let _ = write!(
-                head,
-                "Content-Type: {}\r\nContent-Length: {}\r\n",
-                self.content_type,
-                self.body.length()
-            );
-        }
-        for (name, value) in &self.header_fields {
-            let _ = write!(head, "{name}: {value}\r\n");
-        }
-        if keep_alive {
-            head.push_str("Connection: keep-alive\r\n\r\n");
-        } else {
-            head.push_str("Connection: close\r\n\r\n");
-        }
-        head.into_bytes()
+                stream.write_all(&message)?;
+                *body_sent = length;
+                message.len() as u64
+            }
+            // ANCHOR_END: small_file
+            // ANCHOR: corked
+            // A larger file goes from the disk to the socket with `sendfile`.
+            // The "cork" (see `Cork`) holds the head back until the body
+            // follows, so that the two fill whole segments together. It
+            // comes out when `_cork` is dropped, at the end of this arm,
+            // also when sending fails halfway.
+            Body::File { file, length } => {
+                let _cork = Cork::put_in(stream)?;
+                stream.write_all(&message)?;
+                let copied = send_file(&file, length, stream, body_sent)?;
+                if copied < length {
+                    return Err(file_became_shorter());
+                }
+                message.len() as u64 + copied
+            }
+        };
+        // ANCHOR_END: corked
+        stream.flush()?;
+        Ok(bytes_sent)
     }
 }
 

@@ -9,14 +9,17 @@
 //! a quick 503 Service Unavailable instead of waiting in a queue that could
 //! grow without end.
 //!
-//! Since lesson 14, on Linux, connections no longer come from a plain
-//! accept loop: the event loop (`event_loop.rs`) accepts them, answers
-//! every request it can answer without waiting, and hands a connection to
-//! a thread only when one of its requests would make the loop wait. On
-//! other systems, `serve` hands every connection to a thread, as before.
-//! A thread that has finished its connection does not end: it waits a
-//! while for the next one (`hand_over`), because starting a thread is
-//! costly when many connections come and go.
+//! Since lesson 14, a thread that has finished its connection does not
+//! end: it waits a while for the next one (`hand_over`), because starting
+//! a thread for every connection turned out to be most of the work when
+//! every request comes on a new connection.
+//!
+//! Production servers such as nginx go further: instead of a thread that
+//! sleeps while its client is slow, one thread watches thousands of
+//! connections at once and works on whichever is ready ("event-driven", with
+//! epoll on Linux or kqueue on BSD and macOS; in Rust, for example, tokio).
+//! That scales to far more connections, at the price of code that is harder
+//! to follow than the plain loop in `connection.rs`.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
@@ -55,7 +58,7 @@ pub struct Server {
 /// The threads that have finished a connection and wait for the next one.
 struct Workers {
     idle: usize,
-    waiting: VecDeque<(TcpStream, ConnectionSlot, Vec<u8>)>,
+    waiting: VecDeque<(TcpStream, ConnectionSlot)>,
 }
 
 impl Server {
@@ -91,7 +94,7 @@ impl Server {
     // ANCHOR: take_slot
     /// Reserves a slot for a new connection, or returns `None` when all are
     /// taken.
-    pub fn take_slot(self: &Arc<Server>) -> Option<ConnectionSlot> {
+    fn take_slot(self: &Arc<Server>) -> Option<ConnectionSlot> {
         let mut open_connections = self.open_connections();
         if *open_connections >= self.max_connections {
             return None;
@@ -149,7 +152,7 @@ impl Server {
 // ANCHOR: connection_slot
 /// One taken slot. Dropping it frees the slot, however the connection's
 /// thread ends.
-pub struct ConnectionSlot {
+struct ConnectionSlot {
     server: Arc<Server>,
 }
 // ANCHOR_END: connection_slot
@@ -164,24 +167,10 @@ impl Drop for ConnectionSlot {
 // ANCHOR_END: slot_drop
 
 // ANCHOR: serve
-/// Serves connections until the server shuts down: with the event loop on
-/// Linux, with a thread for every connection elsewhere. Returns when the
-/// last connection has closed (or the grace period is over).
+/// The accept loop: every connection is handed to a thread, until the
+/// server shuts down. Returns when the last connection has closed (or the
+/// grace period is over).
 pub fn serve(listener: TcpListener, server: Arc<Server>) {
-    #[cfg(target_os = "linux")]
-    if let Err(error) = crate::event_loop::run(listener, &server) {
-        eprintln!("the event loop stopped: {error}");
-        server.shutting_down.store(true, Ordering::SeqCst);
-    }
-    #[cfg(not(target_os = "linux"))]
-    accept_connections(listener, &server);
-    server.wait_for_open_connections();
-}
-// ANCHOR_END: serve
-
-/// The accept loop of lesson 12: every connection is handed to a thread.
-#[cfg(not(target_os = "linux"))]
-fn accept_connections(listener: TcpListener, server: &Arc<Server>) {
     for connection in listener.incoming() {
         if server.is_shutting_down() {
             break;
@@ -197,13 +186,15 @@ fn accept_connections(listener: TcpListener, server: &Arc<Server>) {
             connection::refuse_connection(stream, &server.config);
             continue;
         };
-        server.hand_over(stream, slot, Vec::new());
+        server.hand_over(stream, slot);
     }
     // Closing the listener first means that a client who connects during
     // the shutdown is refused at once, instead of waiting in the queue for
     // an `accept` that never comes.
     drop(listener);
+    server.wait_for_open_connections();
 }
+// ANCHOR_END: serve
 
 // ANCHOR: workers
 /// How long a thread that has finished its connection waits for the next
@@ -222,19 +213,11 @@ impl Server {
     /// number of threads still never exceeds `--max-connections`, because
     /// a new one starts only when every idle thread already has a
     /// connection waiting for it.
-    ///
-    /// `received` holds the bytes the event loop has already read from the
-    /// connection; the thread reads them first.
-    pub fn hand_over(
-        self: &Arc<Server>,
-        stream: TcpStream,
-        slot: ConnectionSlot,
-        received: Vec<u8>,
-    ) {
+    fn hand_over(self: &Arc<Server>, stream: TcpStream, slot: ConnectionSlot) {
         let mut workers = self.workers();
         // Is there an idle thread that no waiting connection has claimed?
         if workers.idle > workers.waiting.len() {
-            workers.waiting.push_back((stream, slot, received));
+            workers.waiting.push_back((stream, slot));
             // Unlock before waking the thread, so that it does not wake up
             // only to wait for the lock we still hold.
             drop(workers);
@@ -245,7 +228,7 @@ impl Server {
         let server = Arc::clone(self);
         let spawned = thread::Builder::new()
             .name("connection".to_owned())
-            .spawn(move || server.work(stream, slot, received));
+            .spawn(move || server.work(stream, slot));
         if let Err(error) = spawned {
             // The closure, with the stream and the slot in it, is dropped,
             // which closes the connection and frees the slot.
@@ -256,24 +239,21 @@ impl Server {
     /// A thread's life: serve a connection, then the next one, until none
     /// comes for `WORKER_IDLE_TIME`. (At a shutdown, an idle thread simply
     /// ends with the program.)
-    fn work(&self, mut stream: TcpStream, mut slot: ConnectionSlot, mut received: Vec<u8>) {
+    fn work(&self, mut stream: TcpStream, mut slot: ConnectionSlot) {
         loop {
-            if let Err(error) = connection::handle_connection(stream, received, self) {
+            if let Err(error) = connection::handle_connection(stream, self) {
                 eprintln!("connection ended early: {error}");
             }
-            let Some(next) = self.next_connection(slot) else {
+            let Some((next_stream, next_slot)) = self.next_connection(slot) else {
                 return;
             };
-            (stream, slot, received) = next;
+            (stream, slot) = (next_stream, next_slot);
         }
     }
 
     /// Frees the slot of the finished connection and waits for the accept
     /// loop to hand over the next one.
-    fn next_connection(
-        &self,
-        finished: ConnectionSlot,
-    ) -> Option<(TcpStream, ConnectionSlot, Vec<u8>)> {
+    fn next_connection(&self, finished: ConnectionSlot) -> Option<(TcpStream, ConnectionSlot)> {
         let mut workers = self.workers();
         workers.idle += 1;
         // The slot is freed only now that this thread counts as idle: the

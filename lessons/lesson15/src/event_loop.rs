@@ -1,25 +1,25 @@
 //! One thread, many connections: the event loop (Linux only).
 //!
-//! Since lesson 12, every connection had a thread, and the thread slept in
+//! Until lesson 14, every connection had a thread, and the thread slept in
 //! `read` until its client sent the next request. With many busy clients,
 //! every request meant waking a sleeping thread and switching to it, and
-//! that wake-up had become the largest cost left (see the chapter's "Where
-//! the time goes").
+//! that wake-up had become the largest cost left (lesson 14, "Where the
+//! time goes").
 //!
 //! Here one thread looks after every connection that waits for a request.
 //! It asks the kernel which of them have something to read (`epoll_wait`),
 //! reads what has arrived, and answers every request it can answer without
 //! waiting for the client: one that has arrived whole, announces no body,
-//! and whose response has at most 16 KiB of body. While ten clients keep it busy, the
-//! loop goes from one ready connection to the next and never sleeps. And a
-//! connection that waits for its next request costs no thread, only its
-//! entry in `connections`.
+//! and whose response has at most 16 KiB of body. While ten clients keep
+//! it busy, the loop goes from one ready connection to the next and never
+//! sleeps. And a connection that waits for its next request costs no
+//! thread, only its entry in `connections`.
 //!
 //! The loop is everybody's: if it waited for one client, all the others
 //! would wait too. So whatever would make it wait (a head that is still
 //! arriving, a body to read, a large file to send, requests sent ahead)
 //! goes to a thread, with the bytes read so far, and the thread serves that
-//! connection to its end, as in lesson 12.
+//! connection to its end, as in lesson 14.
 //!
 //! What this leaves out on purpose: bodies and large files on the loop
 //! (nginx keeps a state for every step of every request to do that), and
@@ -319,6 +319,7 @@ impl Connection {
     /// Answers the request in `received`, or hands the connection to a
     /// thread if that would mean waiting.
     fn answer(mut self, server: &Arc<Server>) -> Next {
+        // Exercise lesson15: answer the request in `received` if it is whole, announces no body and its response is small; else hand the connection over
         let started = Instant::now();
         let config = &server.config;
         let mut request_line = "-".to_owned();
@@ -380,6 +381,7 @@ impl Connection {
         };
         self.deadline = Instant::now() + connection::WRITE_TIMEOUT;
         self.write(server)
+        // End of exercise lesson15.
     }
     // ANCHOR_END: answer
 
@@ -387,6 +389,7 @@ impl Connection {
     /// Writes as much of the response as the socket takes. What it does not
     /// take yet waits until epoll reports room to write.
     fn write(mut self, server: &Arc<Server>) -> Next {
+        // Exercise lesson15: write what the socket takes and keep the rest; once all is out, log, then wait for the next request or close
         let State::Writing {
             message, written, ..
         } = &mut self.state
@@ -431,6 +434,7 @@ impl Connection {
             return Next::HandOver(self);
         }
         Next::Keep(self)
+        // End of exercise lesson15.
     }
     // ANCHOR_END: write
 
