@@ -59,17 +59,24 @@ struct Seen {
     max_connections: usize,
 }
 
-/// Opens `CONNECTIONS` connections one after the other and watches the
-/// server's threads; `None` without `/proc`.
-fn threads_seen(lesson: u8) -> Option<Seen> {
+/// Starts a lesson and sends it one request first: that starts the threads
+/// every lesson has besides those for connections (the request log's
+/// writer, for one). Returns the session, the server's process id and its
+/// threads after that request (`None` without `/proc`).
+fn warmed_up(lesson: u8) -> Option<(Session, u32, BTreeSet<u32>)> {
     let session = Session::launch(Program::Lesson(lesson), Fixture::create().unwrap()).unwrap();
     let pid = session.server().id().unwrap();
-    // One request first: it starts the threads every lesson has besides
-    // those for connections (the request log's writer, for one).
     let mut warm_up = Connection::open(session.address()).unwrap();
     warm_up.send_requests(&[Request::get("/index.html").field("Connection", "close")]);
     assert_eq!(warm_up.finish().response.code, Some(200));
     let before = thread_ids(pid)?;
+    Some((session, pid, before))
+}
+
+/// Opens `CONNECTIONS` connections one after the other and watches the
+/// server's threads; `None` without `/proc`.
+fn threads_seen(lesson: u8) -> Option<Seen> {
+    let (session, pid, before) = warmed_up(lesson)?;
 
     let mut seen = BTreeSet::new();
     let mut most = 0;
@@ -135,12 +142,7 @@ fn lesson13_starts_a_thread_for_every_connection() {
 /// and, while all of them are still open, counts the server's new threads
 /// (`None` without `/proc`).
 fn new_threads_with_connections_open(lesson: u8) -> Option<(usize, usize)> {
-    let session = Session::launch(Program::Lesson(lesson), Fixture::create().unwrap()).unwrap();
-    let pid = session.server().id().unwrap();
-    let mut warm_up = Connection::open(session.address()).unwrap();
-    warm_up.send_requests(&[Request::get("/index.html").field("Connection", "close")]);
-    assert_eq!(warm_up.finish().response.code, Some(200));
-    let before = thread_ids(pid)?;
+    let (session, pid, before) = warmed_up(lesson)?;
 
     let mut connections = Vec::new();
     for _ in 0..session.max_connections() {

@@ -41,7 +41,7 @@ const SHUTDOWN_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 /// How long we wait for a client to accept the bytes of our response.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long the accept loop waits for a refused client to take its 503.
+/// How long the event loop waits for a refused client to take its 503.
 const REFUSE_WRITE_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// How long, and for how many bytes, we keep reading after our response
@@ -184,7 +184,7 @@ fn handle_request(
 /// Answers a connection for which there is no free slot with 503 Service
 /// Unavailable, and closes it.
 ///
-/// This runs on the accept loop's thread, so it must be quick: no request
+/// This runs on the event loop's thread, so it must be quick: no request
 /// is read, and there is no lingering close (see `close_connection`). The
 /// response is small enough for the operating system to take it at once.
 pub fn refuse_connection(stream: TcpStream, config: &Config) {

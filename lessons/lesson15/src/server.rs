@@ -39,7 +39,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long we try to reach our own listener to wake it up at shutdown.
 const WAKE_UP_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// What the accept loop, the connection threads and the Ctrl-C handler
+/// What the event loop, the connection threads and the Ctrl-C handler
 /// share. It lives in an `Arc`, so every thread can hold on to it.
 pub struct Server {
     pub config: Config,
@@ -115,7 +115,8 @@ impl Server {
     pub fn begin_shutdown(&self, listening_address: SocketAddr) {
         // Exercise lesson12: mark the server as shutting down, wake the accept loop by connecting
         self.shutting_down.store(true, Ordering::SeqCst);
-        // The accept loop sleeps in `accept` until a client connects, so we
+        // The accept loop sleeps in `accept` until a client connects (the
+        // event loop in `epoll_wait`, for up to a tenth of a second), so we
         // connect ourselves to wake it up; it then sees `shutting_down`.
         let mut wake_up_address = listening_address;
         if wake_up_address.ip().is_unspecified() {
@@ -272,8 +273,8 @@ impl Server {
         }
     }
 
-    /// Frees the slot of the finished connection and waits for the accept
-    /// loop to hand over the next one.
+    /// Frees the slot of the finished connection and waits for the event
+    /// loop (or the accept loop) to hand over the next one.
     fn next_connection(
         &self,
         finished: ConnectionSlot,
@@ -281,7 +282,7 @@ impl Server {
         let mut workers = self.workers();
         workers.idle += 1;
         // The slot is freed only now that this thread counts as idle: the
-        // accept loop may reuse the slot at once, and must then find this
+        // event loop may reuse the slot at once, and must then find this
         // thread instead of starting another one.
         drop(finished);
         let deadline = Instant::now() + WORKER_IDLE_TIME;
