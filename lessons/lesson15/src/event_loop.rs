@@ -232,6 +232,7 @@ fn accept_connections(
 }
 // ANCHOR_END: accept_connections
 
+// ANCHOR: keep
 /// Puts a connection back on the list, and tells epoll if it now waits
 /// for something else (room to write instead of bytes to read).
 fn keep(
@@ -253,6 +254,7 @@ fn keep(
     }
     connections.insert(key, connection);
 }
+// ANCHOR_END: keep
 
 // ANCHOR: hand_over
 /// Gives a connection to a thread, which serves it to its end.
@@ -287,6 +289,7 @@ fn close_expired(connections: &mut HashMap<u64, Connection>, now: Instant, serve
 }
 
 impl Connection {
+    // ANCHOR: work
     /// Takes the connection as far as it can go without waiting, now that
     /// epoll has reported it ready.
     fn work(self, chunk: &mut [u8], server: &Arc<Server>) -> Next {
@@ -296,6 +299,7 @@ impl Connection {
             State::Closing { .. } => self.read_until_closed(chunk),
         }
     }
+    // ANCHOR_END: work
 
     // ANCHOR: read_request
     /// Reads what has arrived, and answers it if it is a whole request.

@@ -1,6 +1,6 @@
 //! Lesson 15: One thread, many connections.
 //!
-//! Lesson 14's server is complete, and it is fast: it makes fewer system
+//! Lesson 14's server is complete, and it is fast: it makes as few system
 //! calls per request as nginx. What is left is the way it waits. Every
 //! connection has a thread that sleeps until its client sends something,
 //! and with many busy clients every request wakes a thread. This lesson

@@ -1,6 +1,5 @@
 //! Status codes, responses, and how a response is written to the connection.
 
-use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -354,8 +353,9 @@ impl Response {
                     return Err(error);
                 }
                 Ok((message, length))
-            } // ANCHOR_END: small_file
+            }
         }
+        // ANCHOR_END: small_file
     }
 
     /// The status line and the header fields, up to the empty line.
@@ -370,11 +370,7 @@ impl Response {
     /// `Date` says when the response was made; caches need it to judge how
     /// old a response is (RFC 9110, section 6.6.1).
     fn head(&self, keep_alive: bool) -> Vec<u8> {
-        // `write!` appends to the string itself, without making a new
-        // string for every line first (writing to a `String` cannot fail).
-        let mut head = String::with_capacity(256);
-        let _ = write!(
-            head,
+        let mut head = format!(
             "HTTP/1.1 {code} {reason}\r\n\
              Date: {date}\r\n",
             code = self.status.code(),
@@ -385,15 +381,14 @@ impl Response {
         // 15.4.5 allows a Content-Length there only if it is the length of
         // the full file, so we leave both fields out.
         if self.status != Status::NotModified {
-            let _ = write!(
-                head,
+            head.push_str(&format!(
                 "Content-Type: {}\r\nContent-Length: {}\r\n",
                 self.content_type,
                 self.body.length()
-            );
+            ));
         }
         for (name, value) in &self.header_fields {
-            let _ = write!(head, "{name}: {value}\r\n");
+            head.push_str(&format!("{name}: {value}\r\n"));
         }
         if keep_alive {
             head.push_str("Connection: keep-alive\r\n\r\n");
