@@ -480,14 +480,24 @@ fn send_file(file: &File, length: u64, stream: &TcpStream, sent: &mut u64) -> io
 }
 // ANCHOR_END: send_file
 
-/// Elsewhere, `io::copy` moves the file through a small buffer. `take`
-/// makes sure we send exactly the length we announced, even if the file
-/// grew in the meantime. (When the copy fails halfway, `sent` stays 0: the
-/// simple fallback does not count as it goes.)
+/// Elsewhere, the file goes through a small buffer of ours, and `sent`
+/// counts each piece once the connection has taken it. `take` makes sure
+/// we send exactly the length we announced, even if the file grew in the
+/// meantime.
 #[cfg(not(target_os = "linux"))]
 fn send_file(file: &File, length: u64, mut stream: &TcpStream, sent: &mut u64) -> io::Result<u64> {
-    *sent = io::copy(&mut file.take(length), &mut stream)?;
-    Ok(*sent)
+    let mut rest = file.take(length);
+    let mut buffer = [0; 8 * 1024];
+    loop {
+        let count = match rest.read(&mut buffer) {
+            Ok(0) => return Ok(*sent),
+            Ok(count) => count,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        stream.write_all(buffer.get(..count).unwrap_or_default())?;
+        *sent += count as u64;
+    }
 }
 
 /// Replaces the characters that mean something in HTML, so that text from
