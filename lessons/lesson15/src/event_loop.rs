@@ -148,7 +148,7 @@ pub fn run(listener: TcpListener, server: &Arc<Server>) -> io::Result<()> {
                 continue;
             };
             match connection.work(&mut chunk, server) {
-                Next::Keep(connection) => keep(&epoll, &mut connections, key, connection),
+                Next::Keep(connection) => keep(&epoll, &mut connections, key, connection, server),
                 Next::HandOver(connection) => hand_over(&epoll, server, connection),
                 // Dropping the connection closes its socket (which also
                 // takes it off epoll's list) and frees its slot.
@@ -240,6 +240,7 @@ fn keep(
     connections: &mut HashMap<u64, Connection>,
     key: u64,
     mut connection: Connection,
+    server: &Server,
 ) {
     let wanted = match connection.state {
         State::Writing { .. } => EpollFlags::EPOLLOUT,
@@ -247,7 +248,10 @@ fn keep(
     };
     if wanted != connection.watching {
         if let Err(error) = epoll.modify(&connection.stream, &mut EpollEvent::new(wanted, key)) {
-            eprintln!("could not watch a connection: {error}");
+            // The connection is closed; a response under way is logged
+            // with the bytes that went out.
+            connection
+                .abandon_response(&format!("could not watch the connection: {error}"), server);
             return;
         }
         connection.watching = wanted;
@@ -442,9 +446,11 @@ impl Connection {
     }
     // ANCHOR_END: write
 
-    /// Logs a response that could not be written to its end, with the
-    /// bytes of body that did go out.
+    /// Says on stderr why the connection ends early and, for a response
+    /// under way, writes its log lines with the bytes of body that did go
+    /// out.
     fn abandon_response(self, problem: &str, server: &Server) {
+        eprintln!("connection ended early: {problem}");
         let State::Writing {
             message,
             written,
@@ -457,7 +463,6 @@ impl Connection {
         };
         let unwritten = message.len().saturating_sub(written) as u64;
         exchange.log(body_bytes.saturating_sub(unwritten), None, &server.config);
-        eprintln!("connection ended early: {problem}");
     }
 
     /// Shuts down our sending side after the last response, and waits (in
