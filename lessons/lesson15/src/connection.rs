@@ -32,7 +32,7 @@ use crate::{Config, respond};
 
 /// How long we wait for the next piece of a request that has started.
 /// Waiting for a new request to start is governed by `--idle-timeout`.
-pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often a connection that waits for its next request checks whether
 /// the server is shutting down.
@@ -210,7 +210,7 @@ pub fn refuse_connection(stream: TcpStream, config: &Config) {
 
 /// The client's IP address, or `0.0.0.0` when it has already gone (then
 /// nobody can tell any more).
-pub fn client_address(stream: &TcpStream) -> IpAddr {
+fn client_address(stream: &TcpStream) -> IpAddr {
     stream
         .peer_addr()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |address| address.ip())
